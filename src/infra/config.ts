@@ -1,0 +1,141 @@
+/**
+ * Configuration from the environment, validated once at start-up. A bad value stops start-up with one message
+ * naming the variable (ConfigError), never a stack trace from deep inside a client library.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ROLES = ['api', 'relay', 'projector', 'saga'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Config {
+  /** undefined → embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly eventStore: 'postgres' | 'esdb';
+  readonly esdbConnectionString: string | undefined;
+  readonly natsUrl: string;
+  readonly natsPrefix: string;
+  readonly smtpUrl: string | undefined;
+  readonly publicBaseUrl: string;
+  readonly trackingSecret: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly nodeEnv: string;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly roles: readonly Role[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const eventStore = oneOf(env, 'EVENT_STORE', ['postgres', 'esdb'] as const, 'postgres');
+  const esdbConnectionString = optional(env, 'ESDB_CONNECTION_STRING');
+  if (eventStore === 'esdb') {
+    if (esdbConnectionString === undefined) throw new ConfigError('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
+    urlOf('ESDB_CONNECTION_STRING', esdbConnectionString, ['esdb:', 'esdb+discover:']);
+  }
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined) urlOf('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const natsUrl = optional(env, 'NATS_URL') ?? 'nats://127.0.0.1:4222';
+  for (const server of natsUrl.split(',')) urlOf('NATS_URL', server.trim(), ['nats:', 'tls:', 'ws:', 'wss:']);
+  const natsPrefix = optional(env, 'NATS_PREFIX') ?? 'mkt';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(natsPrefix)) {
+    throw new ConfigError('NATS_PREFIX', `must be 1-32 letters, digits, '_' or '-' (one subject token), got ${JSON.stringify(natsPrefix)}`);
+  }
+  const smtpUrl = optional(env, 'SMTP_URL');
+  if (smtpUrl !== undefined) urlOf('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  const port = integer(env, 'PORT', 4000, 0, 65535);
+  const publicBaseUrl = optional(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port}`;
+  urlOf('PUBLIC_BASE_URL', publicBaseUrl, ['http:', 'https:']);
+  const nodeEnv = optional(env, 'NODE_ENV') ?? 'development';
+  const trackingSecret = optional(env, 'TRACKING_SECRET');
+  if (trackingSecret !== undefined && trackingSecret.length < 32) {
+    throw new ConfigError('TRACKING_SECRET', 'must be at least 32 characters');
+  }
+  if (trackingSecret === undefined && nodeEnv === 'production') {
+    throw new ConfigError('TRACKING_SECRET', 'is required when NODE_ENV=production');
+  }
+  const rolesRaw = optional(env, 'ROLES') ?? ROLES.join(',');
+  const roles = rolesRaw.split(',').map((r) => r.trim());
+  for (const role of roles) {
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError('ROLES', `has unknown role ${JSON.stringify(role)}; use a comma-separated subset of ${ROLES.join(', ')}`);
+    }
+  }
+  return {
+    databaseUrl,
+    eventStore,
+    esdbConnectionString,
+    natsUrl,
+    natsPrefix,
+    smtpUrl,
+    publicBaseUrl,
+    trackingSecret,
+    port,
+    host: optional(env, 'HOST') ?? '127.0.0.1',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    nodeEnv,
+    dataDir: optional(env, 'DATA_DIR') ?? '.data',
+    embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    roles: roles as Role[],
+  };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = optional(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function urlOf(name: string, value: string, protocols: readonly string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `is not a URL: ${JSON.stringify(redact(value))}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.map((p) => `${p}//`).join(' or ')}, got ${url.protocol}//`);
+  }
+  return url;
+}
+
+/** Hides a password in a URL before it goes into an error message or a log line. */
+export function redact(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return value.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
+  }
+}

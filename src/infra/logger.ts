@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The one pino logger factory. Secrets are redacted by path; components get child loggers with
+ * `{ component }`, requests and commands add `{ correlationId }`.
+ */
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    name: options.name ?? 'marketing-engine',
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key', 'password', 'secret', '*.password', '*.secret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** A logger that writes nothing, for tests and benchmarks. */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll } from 'vitest';
+
+export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A subject prefix unique to one test file: its JetStream streams and consumers are named after it. */
+export function uniquePrefix(label: string): string {
+  return `t${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 16)}${randomBytes(3).toString('hex')}`;
+}
+
+/** Connects to the machine's NATS and, after the file, deletes every JetStream stream named after `prefix`. */
+export async function useNats(prefix: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: TEST_NATS_URL, name: `test-${prefix}` });
+  afterAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      if (name.toLowerCase().startsWith(prefix.toLowerCase())) await jsm.streams.delete(name);
+    }
+    await nc.close();
+  });
+  return nc;
+}
