@@ -1,0 +1,109 @@
+import type { CommandContext, Decider, DomainEvent } from '../domain/shared/decider.js';
+import { NotFoundError } from '../domain/shared/errors.js';
+import { deterministicUuid } from '../domain/shared/ids.js';
+import { WrongExpectedRevisionError } from './errors.js';
+import type { EventStore, RecordedEvent } from './port.js';
+
+export interface CommandResult<Event extends DomainEvent> {
+  readonly streamId: string;
+  /** Revision of the stream's last event after the command (-1: the stream still does not exist). */
+  readonly revision: number;
+  /** Global position of the command's last event; null when the command caused no event. */
+  readonly position: bigint | null;
+  readonly events: readonly Event[];
+  /** True when this command id had already been handled: the first result is returned, nothing appended. */
+  readonly duplicate: boolean;
+}
+
+export interface HandleOptions {
+  /** The client's view of the stream (optimistic concurrency from a UI): a different actual revision conflicts. */
+  readonly expectedRevision?: number;
+  /** Re-decide against fresh state after a conflict this many times (for internal callers); default 0. */
+  readonly retriesOnConflict?: number;
+  readonly schemaVersionOf?: (eventType: string) => number;
+}
+
+/**
+ * Load → fold → decide → append with the loaded revision.
+ *
+ * Idempotency: every event records its command id; when a command id is already in the stream the first
+ * result is returned and nothing is appended. Two racing copies of one command: one appends, the other
+ * conflicts, re-reads, finds its command id and returns the same result. Event ids are derived from the
+ * command id as a second guard (the store treats an identical re-append as a no-op).
+ *
+ * Workspaces: a stream belongs to the workspace of its first event; any other workspace gets NOT_FOUND.
+ */
+export async function handleCommand<Command, State, Event extends DomainEvent>(
+  store: EventStore,
+  decider: Decider<Command, State, Event>,
+  streamId: string,
+  command: Command,
+  context: CommandContext,
+  options: HandleOptions = {},
+): Promise<CommandResult<Event>> {
+  for (let attempt = 0; ; attempt++) {
+    const history = await loadStream(store, streamId, context.workspaceId);
+    const previous = resultOfEarlierCopy<Event>(streamId, history, context.commandId);
+    if (previous !== null) return previous;
+
+    const revision = history.length - 1;
+    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+      throw new WrongExpectedRevisionError(streamId, options.expectedRevision, revision === -1 ? 'no_stream' : revision);
+    }
+    const state = history.reduce((s, e) => decider.evolve(s, e as unknown as Event), decider.initialState());
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { streamId, revision, position: null, events, duplicate: false };
+
+    try {
+      const appended = await store.append(
+        streamId,
+        events.map((event, index) => ({
+          id: deterministicUuid(`${context.commandId}:${streamId}:${index}`),
+          type: event.type,
+          data: event.data,
+          metadata: {
+            correlationId: context.correlationId,
+            causationId: context.causationId,
+            commandId: context.commandId,
+            actor: context.actor,
+            workspaceId: context.workspaceId,
+            schemaVersion: options.schemaVersionOf?.(event.type) ?? 1,
+          },
+        })),
+        { expectedRevision: revision === -1 ? 'no_stream' : revision },
+      );
+      return { streamId, revision: appended.nextExpectedRevision, position: appended.position, events, duplicate: false };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      // A racing copy of this very command may have won: the next load finds its command id.
+      const reloaded = await loadStream(store, streamId, context.workspaceId);
+      const raced = resultOfEarlierCopy<Event>(streamId, reloaded, context.commandId);
+      if (raced !== null) return raced;
+      if (attempt >= (options.retriesOnConflict ?? 0)) throw error;
+    }
+  }
+}
+
+async function loadStream(store: EventStore, streamId: string, workspaceId: string): Promise<readonly RecordedEvent[]> {
+  const read = await store.readStream(streamId);
+  if (read.status === 'not_found') return [];
+  if (read.events[0]?.metadata.workspaceId !== workspaceId) throw new NotFoundError(streamId);
+  return read.events;
+}
+
+function resultOfEarlierCopy<Event extends DomainEvent>(
+  streamId: string,
+  history: readonly RecordedEvent[],
+  commandId: string,
+): CommandResult<Event> | null {
+  const own = history.filter((e) => e.metadata.commandId === commandId);
+  const last = own.at(-1);
+  if (last === undefined) return null;
+  return {
+    streamId,
+    revision: last.revision,
+    position: last.position,
+    events: own.map((e) => ({ type: e.type, data: e.data }) as Event),
+    duplicate: true,
+  };
+}

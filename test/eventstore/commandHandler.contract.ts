@@ -1,0 +1,157 @@
+/**
+ * Command handling on top of any EventStore adapter: idempotency by commandId (also under races), optimistic
+ * concurrency and workspace ownership. Run against every adapter.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandContext, Decider } from '../../src/domain/shared/decider.js';
+import { InvalidTransitionError, NotFoundError } from '../../src/domain/shared/errors.js';
+import { handleCommand } from '../../src/eventstore/commandHandler.js';
+import { WrongExpectedRevisionError } from '../../src/eventstore/errors.js';
+import type { EventStore } from '../../src/eventstore/port.js';
+import type { ContractHarness } from './contract.js';
+
+type Counter = { status: 'none' } | { status: 'open'; value: number };
+type CounterEvent = { type: 'Opened'; data: Record<string, never> } | { type: 'Added'; data: { by: number } };
+type CounterCommand = { type: 'Open' } | { type: 'Add'; by: number };
+
+const counter: Decider<CounterCommand, Counter, CounterEvent> = {
+  initialState: () => ({ status: 'none' }),
+  evolve: (state, event) => {
+    switch (event.type) {
+      case 'Opened':
+        return { status: 'open', value: 0 };
+      case 'Added':
+        return state.status === 'open' ? { status: 'open', value: state.value + event.data.by } : state;
+    }
+  },
+  decide: (command, state) => {
+    if (command.type === 'Open') {
+      if (state.status !== 'none') throw new InvalidTransitionError('counter', state.status, 'Open');
+      return [{ type: 'Opened', data: {} }];
+    }
+    if (state.status !== 'open') throw new InvalidTransitionError('counter', state.status, 'Add');
+    return command.by === 0 ? [] : [{ type: 'Added', data: { by: command.by } }];
+  },
+};
+
+const context = (overrides: Partial<CommandContext> = {}): CommandContext => ({
+  commandId: randomUUID(),
+  correlationId: randomUUID(),
+  causationId: null,
+  actor: 'apikey:test',
+  workspaceId: 'ws-a',
+  ...overrides,
+});
+
+export function commandHandlerContract(name: string, createHarness: () => Promise<ContractHarness>): void {
+  describe(`command handling: ${name}`, () => {
+    let harness: ContractHarness;
+    let store: EventStore;
+    beforeAll(async () => {
+      harness = await createHarness();
+      store = harness.store;
+    });
+    afterAll(() => harness?.cleanup());
+    const stream = () => `counter-${randomUUID()}`;
+
+    it('appends the decided events with the command metadata', async () => {
+      const id = stream();
+      const ctx = context();
+      const result = await handleCommand(store, counter, id, { type: 'Open' }, ctx);
+      expect(result).toMatchObject({ streamId: id, revision: 0, duplicate: false, events: [{ type: 'Opened' }] });
+      const read = await store.readStream(id);
+      if (read.status !== 'found') throw new Error('missing');
+      expect(read.events[0]!.metadata).toEqual({ ...ctx, schemaVersion: 1 });
+      expect(read.events[0]!.position).toBe(result.position);
+    });
+
+    it('repeating a command id returns the first result and appends nothing', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      const ctx = context();
+      const first = await handleCommand(store, counter, id, { type: 'Add', by: 5 }, ctx);
+      const again = await handleCommand(store, counter, id, { type: 'Add', by: 5 }, { ...ctx, correlationId: randomUUID() });
+      expect(again).toEqual({ ...first, duplicate: true });
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.length).toBe(2);
+    });
+
+    it('when two copies of one command race, both get the same result and one event is appended', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      for (let round = 0; round < 5; round++) {
+        const ctx = context();
+        const [a, b] = await Promise.all([
+          handleCommand(store, counter, id, { type: 'Add', by: 1 }, ctx),
+          handleCommand(store, counter, id, { type: 'Add', by: 1 }, ctx),
+        ]);
+        expect(a.revision).toBe(b.revision);
+        expect(a.position).toBe(b.position);
+      }
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.map((e) => e.type)).toEqual(['Opened', 'Added', 'Added', 'Added', 'Added', 'Added']);
+    });
+
+    it('when two copies of a creating command race, one stream with one event results', async () => {
+      const id = stream();
+      const ctx = context();
+      const results = await Promise.all([1, 2, 3].map(() => handleCommand(store, counter, id, { type: 'Open' }, ctx)));
+      expect(new Set(results.map((r) => r.position)).size).toBe(1);
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.length).toBe(1);
+    });
+
+    it('different commands racing on one revision: one wins, the other gets a retryable conflict', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, () => handleCommand(store, counter, id, { type: 'Add', by: 1 }, context())),
+      );
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(won.length).toBeGreaterThanOrEqual(1);
+      for (const o of outcomes) {
+        if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'WRONG_EXPECTED_REVISION', retryable: true });
+      }
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.length).toBe(1 + won.length);
+    });
+
+    it('with retries on conflict, every one of concurrent different commands lands exactly once', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      await Promise.all(Array.from({ length: 8 }, () => handleCommand(store, counter, id, { type: 'Add', by: 1 }, context(), { retriesOnConflict: 20 })));
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.length).toBe(9);
+    });
+
+    it('a stale client revision conflicts without deciding', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      await handleCommand(store, counter, id, { type: 'Add', by: 1 }, context());
+      const error = await handleCommand(store, counter, id, { type: 'Add', by: 1 }, context(), { expectedRevision: 0 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+    });
+
+    it('an invalid transition throws the domain error and appends nothing', async () => {
+      const id = stream();
+      await expect(handleCommand(store, counter, id, { type: 'Add', by: 1 }, context())).rejects.toBeInstanceOf(InvalidTransitionError);
+      expect((await store.readStream(id)).status).toBe('not_found');
+    });
+
+    it('a command that decides nothing appends nothing', async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context());
+      const result = await handleCommand(store, counter, id, { type: 'Add', by: 0 }, context());
+      expect(result).toMatchObject({ revision: 0, position: null, events: [] });
+    });
+
+    it("another workspace's stream is not found, and nothing is appended to it", async () => {
+      const id = stream();
+      await handleCommand(store, counter, id, { type: 'Open' }, context({ workspaceId: 'ws-a' }));
+      await expect(handleCommand(store, counter, id, { type: 'Add', by: 1 }, context({ workspaceId: 'ws-b' }))).rejects.toBeInstanceOf(NotFoundError);
+      const read = await store.readStream(id);
+      expect(read.status === 'found' && read.events.length).toBe(1);
+    });
+  });
+}
