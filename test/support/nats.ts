@@ -22,3 +22,30 @@ export async function useNats(prefix: string): Promise<NatsConnection> {
   });
   return nc;
 }
+
+export interface StoredMessage {
+  readonly subject: string;
+  readonly seq: number;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+/** Every message currently in a JetStream stream, in stream order (an ordered consumer; nothing is acked). */
+export async function readStreamMessages(nc: NatsConnection, stream: string): Promise<StoredMessage[]> {
+  const { jetstream } = await import('@nats-io/jetstream');
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  const total = info.state.messages;
+  const out: StoredMessage[] = [];
+  if (total === 0) return out;
+  const consumer = await jetstream(nc).consumers.get(stream);
+  const messages = await consumer.consume({ max_messages: 500 });
+  for await (const m of messages) {
+    const headers: Record<string, string> = {};
+    for (const key of m.headers?.keys() ?? []) headers[key] = m.headers!.get(key);
+    out.push({ subject: m.subject, seq: m.seq, headers, body: m.json() });
+    if (m.info.pending === 0) break;
+  }
+  await messages.close();
+  return out;
+}
