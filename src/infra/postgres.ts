@@ -24,3 +24,18 @@ export function createPool(options: PgOptions): pg.Pool {
 export function createKysely<DB>(pool: pg.Pool): Kysely<DB> {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
+
+/**
+ * Connection-level failures: the database is down, restarting, or unreachable. node-postgres reports some of
+ * these without a SQLSTATE, so those few are recognised by the driver's own fixed messages.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const e = (error ?? {}) as { code?: string; message?: string };
+  const code = e.code ?? '';
+  return (
+    code.startsWith('08') || // connection exception
+    code === '57P01' || code === '57P02' || code === '57P03' || // admin shutdown, crash shutdown, cannot connect now
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '')
+  );
+}

@@ -16,6 +16,7 @@ import type {
 import { prepareAppend, validateStreamId } from '../validate.js';
 import { PollingSubscription } from '../pollingSubscription.js';
 import { AppendNotifier } from './notifier.js';
+import { isConnectionError } from '../../infra/postgres.js';
 
 export interface PostgresEventStoreOptions {
   readonly pool: pg.Pool;
@@ -172,17 +173,4 @@ function mapError(error: unknown, streamId?: string, options?: AppendOptions): u
     return new EventStoreUnavailableError(`PostgreSQL event store unavailable: ${pgError.message ?? String(error)}`, { cause: error });
   }
   return error;
-}
-
-/** Connection-level failures: the database is down, restarting, or unreachable. */
-export function isConnectionError(error: { code?: string; message?: string }): boolean {
-  const code = error.code ?? '';
-  return (
-    code.startsWith('08') || // connection exception
-    code === '57P01' || code === '57P02' || code === '57P03' || // admin shutdown, crash shutdown, cannot connect now
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-      error.message ?? '',
-    )
-  );
 }

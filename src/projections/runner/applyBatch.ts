@@ -1,0 +1,121 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { toWire } from '../../eventstore/envelope.js';
+import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
+import type { Logger } from '../../infra/logger.js';
+import { isConnectionError } from '../../infra/postgres.js';
+import type { Database } from '../db/schema.js';
+import type { PublishedEvent } from './projectionRunner.js';
+
+export interface Projection {
+  readonly name: string;
+  /** Event types this projection reads; others only move its checkpoint. Undefined: every type. */
+  readonly eventTypes?: readonly string[];
+  /** Applies one event inside the batch's transaction; writes only through `trx`. */
+  apply(trx: Transaction<Database>, event: RecordedEvent): Promise<void>;
+}
+
+interface BatchContext {
+  readonly projection: Projection;
+  readonly db: Kysely<Database>;
+  readonly store: EventStore;
+  readonly log: Logger;
+}
+
+/**
+ * Applies a batch and moves the checkpoint in one transaction. Events at or below the checkpoint are skipped
+ * (redeliveries). When an event's predecessor is beyond the checkpoint, the missing events are read from the
+ * store first (a gap in NATS). The batch is first tried without savepoints; if an event throws, it is redone
+ * with one savepoint per event so that only the poison event is parked, with its error.
+ */
+export async function applyBatch(context: BatchContext, published: readonly PublishedEvent[]): Promise<{ checkpoint: bigint | null }> {
+  try {
+    return await applyInTransaction(context, published, false);
+  } catch (error) {
+    if (isConnectionError(error) || !(error instanceof ProjectionFailure)) throw error;
+    return applyInTransaction(context, published, true);
+  }
+}
+
+class ProjectionFailure extends Error {
+  constructor(readonly event: RecordedEvent, readonly original: unknown) {
+    super(`projection failed on event ${event.id}`, { cause: original });
+  }
+}
+
+async function applyInTransaction(context: BatchContext, published: readonly PublishedEvent[], isolateFailures: boolean) {
+  const { projection, db } = context;
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
+    const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
+    let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
+    const startedAt = checkpoint;
+
+    const applyOne = async (event: RecordedEvent) => {
+      if (projection.eventTypes === undefined || projection.eventTypes.includes(event.type)) {
+        if (isolateFailures) await applyIsolated(context, trx, event);
+        else {
+          try {
+            await projection.apply(trx, event);
+          } catch (error) {
+            throw new ProjectionFailure(event, error);
+          }
+        }
+      }
+      checkpoint = event.position;
+    };
+
+    for (const { event, previous } of published) {
+      if (checkpoint !== null && event.position <= checkpoint) continue;
+      if (previous !== null && (checkpoint === null || previous > checkpoint)) {
+        context.log.warn({ checkpoint: String(checkpoint), previous: String(previous), position: String(event.position) }, 'gap in the published log; reading the missing events from the store');
+        for (const missing of await readBetween(context.store, checkpoint, event.position)) await applyOne(missing);
+      }
+      await applyOne(event);
+    }
+    if (checkpoint !== startedAt) {
+      await trx.updateTable('projection_checkpoints').set({ position: String(checkpoint), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
+    }
+    return { checkpoint };
+  });
+}
+
+async function applyIsolated(context: BatchContext, trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
+  await sql`SAVEPOINT projection_event`.execute(trx);
+  try {
+    await context.projection.apply(trx, event);
+    await sql`RELEASE SAVEPOINT projection_event`.execute(trx);
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    await sql`ROLLBACK TO SAVEPOINT projection_event`.execute(trx);
+    const message = error instanceof Error ? error.message : String(error);
+    context.log.error({ err: error, eventId: event.id, eventType: event.type, position: String(event.position), correlationId: event.metadata.correlationId }, 'poison event parked');
+    await trx
+      .insertInto('projection_parked_events')
+      .values({
+        projection: context.projection.name,
+        position: String(event.position),
+        event_id: event.id,
+        stream_id: event.streamId,
+        event_type: event.type,
+        envelope: JSON.stringify(toWire(event)),
+        error: message,
+      })
+      .onConflict((oc) => oc.columns(['projection', 'event_id']).doNothing())
+      .execute();
+  }
+}
+
+/** Events strictly after `after` and strictly before `before`, from the store. */
+async function readBetween(store: EventStore, after: bigint | null, before: bigint): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.readAll({ after: cursor, maxCount: 1_000 });
+    for (const event of page) {
+      if (event.position >= before) return out;
+      out.push(event);
+    }
+    if (page.length < 1_000) return out;
+    cursor = page[page.length - 1]!.position;
+  }
+}

@@ -1,0 +1,175 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import { fromWire, HEADER_PREVIOUS_POSITION, type WireEvent } from '../../eventstore/envelope.js';
+import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
+import { ensureEventStream, eventStreamName, eventSubjects } from '../../infra/jetstream.js';
+import { Leadership } from '../../infra/leadership.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Database } from '../db/schema.js';
+import { applyBatch, type Projection } from './applyBatch.js';
+
+export type { Projection } from './applyBatch.js';
+
+export interface ProjectionRunnerOptions {
+  readonly projection: Projection;
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly nats: NatsConnection;
+  readonly prefix: string;
+  /** The source of truth, read when a gap in the published log is noticed. */
+  readonly store: EventStore;
+  readonly logger: Logger;
+  readonly batchSize?: number;
+  /** How long one fetch waits for messages before the loop looks around again (JetStream's minimum: 1 s). */
+  readonly fetchExpiresMs?: number;
+  readonly standbyRetryMs?: number;
+}
+
+export interface ProjectionStatus {
+  readonly projection: string;
+  readonly active: boolean;
+  readonly checkpoint: bigint | null;
+  readonly lastBatchAt: Date | null;
+  readonly lastError: string | null;
+}
+
+/**
+ * Runs one projection from its durable JetStream consumer: batches are applied in one PostgreSQL transaction
+ * together with the checkpoint, then acknowledged, so a redelivered event is skipped by position. One instance
+ * per projection is active at a time (advisory lock), which keeps per-stream order.
+ */
+export class ProjectionRunner {
+  private readonly leadership: Leadership;
+  private readonly log: Logger;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wakeStop: (() => void) | null = null;
+  private state: { active: boolean; checkpoint: bigint | null; lastBatchAt: Date | null; lastError: string | null } = {
+    active: false,
+    checkpoint: null,
+    lastBatchAt: null,
+    lastError: null,
+  };
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    this.leadership = new Leadership(options.pool, `projection:${options.prefix}:${options.projection.name}`);
+    this.log = options.logger.child({ component: 'projector', projection: options.projection.name });
+  }
+
+  get name(): string {
+    return this.options.projection.name;
+  }
+
+  /** Durable consumer name: one per engine prefix and projection. */
+  get consumerName(): string {
+    return `${this.options.prefix}_proj_${this.options.projection.name}`;
+  }
+
+  get status(): ProjectionStatus {
+    return { projection: this.name, ...this.state };
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.running ??= this.loop().finally(() => (this.running = null));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeStop?.();
+    await this.running;
+    await this.leadership.release();
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 200;
+    while (!this.stopping) {
+      try {
+        if (!(await this.leadership.tryAcquire())) {
+          await this.sleep(this.options.standbyRetryMs ?? 1_000);
+          continue;
+        }
+        this.state.active = true;
+        await this.consumeAsLeader();
+        backoffMs = 200;
+      } catch (error) {
+        this.state.lastError = error instanceof Error ? error.message : String(error);
+        this.log.warn({ err: error, retryInMs: backoffMs }, 'projection interrupted; resuming from its checkpoint');
+        await this.leadership.release();
+        await this.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      } finally {
+        this.state.active = false;
+      }
+    }
+  }
+
+  private async consumeAsLeader(): Promise<void> {
+    const { nats, prefix } = this.options;
+    await ensureEventStream(nats, prefix);
+    const jsm = await jetstreamManager(nats);
+    const stream = eventStreamName(prefix);
+    await jsm.consumers.add(stream, {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.All,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: eventSubjects(prefix),
+      ack_wait: 30_000_000_000,
+      max_ack_pending: 20_000,
+    });
+    const consumer = await jetstream(nats).consumers.get(stream, this.consumerName);
+    let lost = false;
+    void this.leadership.lost.then(() => (lost = true));
+    while (!this.stopping && !lost) {
+      const fetched = await consumer.fetch({ max_messages: this.options.batchSize ?? 500, expires: Math.max(1_000, this.options.fetchExpiresMs ?? 1_000) });
+      const messages: JsMsg[] = [];
+      for await (const message of fetched) messages.push(message);
+      if (messages.length === 0) continue;
+      try {
+        await this.handle(messages);
+      } catch (error) {
+        // Nothing was committed: have JetStream redeliver the batch soon, then resume from the checkpoint.
+        for (const message of messages) message.nak(1_000);
+        throw error;
+      }
+      messages[messages.length - 1]!.ack(); // AckPolicy.All: acknowledges the whole batch
+    }
+    if (lost) throw new Error('lost the projection lock (database connection closed)');
+  }
+
+  private async handle(messages: readonly JsMsg[]): Promise<void> {
+    const published: PublishedEvent[] = [];
+    for (const message of messages) {
+      try {
+        const event = fromWire(message.json<WireEvent>());
+        const previous = message.headers?.get(HEADER_PREVIOUS_POSITION) ?? '';
+        published.push({ event, previous: previous === '' ? null : BigInt(previous) });
+      } catch (error) {
+        // Not something our relay publishes: nothing to apply or park; the store remains the truth.
+        this.log.error({ err: error, subject: message.subject, seq: message.seq }, 'skipping a message that is not an event envelope');
+      }
+    }
+    const result = await applyBatch({ ...this.options, log: this.log }, published);
+    this.state.checkpoint = result.checkpoint;
+    this.state.lastBatchAt = new Date();
+    this.state.lastError = null;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeStop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+export interface PublishedEvent {
+  readonly event: RecordedEvent;
+  /** The position of the event published before this one (null for the first ever). */
+  readonly previous: bigint | null;
+}
