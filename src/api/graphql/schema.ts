@@ -1,0 +1,39 @@
+import { GraphQLScalarType } from 'graphql';
+import type { FieldResolver, GraphQLSlice, Resolvers } from './context.js';
+import { iamSlice } from './iam.js';
+import { scalarsSlice } from './scalars.js';
+
+/**
+ * Every slice of the GraphQL API. A new slice adds a file with its SDL (`extend type Query { ... }`,
+ * `extend type Mutation { ... }`) and resolvers, and one entry here.
+ */
+export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, iamSlice];
+
+export interface MergedSchema {
+  readonly typeDefs: string[];
+  readonly resolvers: Resolvers;
+}
+
+/** Concatenates the slices' SDL and merges their resolvers; two slices resolving the same field is an error. */
+export function mergeSlices(slices: readonly GraphQLSlice[] = SLICES): MergedSchema {
+  const resolvers: Record<string, Record<string, FieldResolver> | GraphQLScalarType> = {};
+  for (const slice of slices) {
+    for (const [typeName, typeResolvers] of Object.entries(slice.resolvers)) {
+      const existing = resolvers[typeName];
+      if (existing === undefined) {
+        resolvers[typeName] = isScalar(typeResolvers) ? typeResolvers : { ...typeResolvers };
+        continue;
+      }
+      if (isScalar(existing) || isScalar(typeResolvers)) throw new Error(`GraphQL slice ${slice.name}: scalar ${typeName} is defined twice`);
+      for (const [field, resolve] of Object.entries(typeResolvers)) {
+        if (field in existing) throw new Error(`GraphQL slice ${slice.name}: ${typeName}.${field} is resolved twice`);
+        existing[field] = resolve;
+      }
+    }
+  }
+  return { typeDefs: slices.map((s) => s.typeDefs), resolvers };
+}
+
+function isScalar(value: Record<string, FieldResolver> | GraphQLScalarType): value is GraphQLScalarType {
+  return value instanceof GraphQLScalarType;
+}

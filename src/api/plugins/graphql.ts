@@ -1,0 +1,34 @@
+import fp from 'fastify-plugin';
+import mercurius from 'mercurius';
+import type { ServerDeps } from '../deps.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { formatGraphQLErrors } from '../graphql/errorFormatter.js';
+import { mergeSlices } from '../graphql/schema.js';
+
+const MAX_QUERY_DEPTH = 12;
+
+/** mercurius at /graphql (API key required), GraphiQL at /graphiql outside production (public: static UI only). */
+export const graphqlPlugin = fp<{ deps: ServerDeps }>(
+  async (app, { deps }) => {
+    const graphiql = deps.config.nodeEnv !== 'production';
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/graphiql' || route.url.startsWith('/graphiql/')) route.config = { ...route.config, public: true };
+    });
+    const { typeDefs, resolvers } = mergeSlices();
+    await app.register(mercurius, {
+      schema: typeDefs,
+      resolvers,
+      path: '/graphql',
+      graphiql,
+      queryDepth: MAX_QUERY_DEPTH,
+      errorFormatter: formatGraphQLErrors,
+      context: (request): GraphQLContext => ({
+        principal: request.principal,
+        correlationId: request.correlationId,
+        logger: request.log,
+        deps,
+      }),
+    });
+  },
+  { name: 'graphql', fastify: '5.x', dependencies: ['correlation', 'auth'] },
+);
