@@ -11,6 +11,7 @@ export interface Database {
   relay_checkpoints: RelayCheckpointsTable;
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
+  activity_events: ActivityEventsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -65,4 +66,19 @@ export interface ApiKeysTable {
   created_at: Timestamp;
   revoked_at: Date | null;
   last_used_at: Date | null;
+}
+
+/** One row per event: who did what to which stream, when (no event data, so no personal data). */
+export interface ActivityEventsTable {
+  position: Int8;
+  event_id: string;
+  workspace_id: string;
+  stream_id: string;
+  category: string;
+  event_type: string;
+  revision: Int8;
+  actor: string;
+  correlation_id: string;
+  command_id: string | null;
+  recorded_at: Timestamp;
 }

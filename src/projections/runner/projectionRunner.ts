@@ -95,6 +95,7 @@ export class ProjectionRunner {
         await this.consumeAsLeader();
         backoffMs = 200;
       } catch (error) {
+        if (this.stopping) break; // the database or NATS going away during shutdown is expected
         this.state.lastError = error instanceof Error ? error.message : String(error);
         this.log.warn({ err: error, retryInMs: backoffMs }, 'projection interrupted; resuming from its checkpoint');
         await this.leadership.release();

@@ -1,12 +1,16 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, ProjectionParkedEventsTable } from '../db/schema.js';
 
 export type ParkedEvent = Selectable<ProjectionParkedEventsTable>;
 
-/** Parked (poison) events, newest first; optionally of one projection. */
-export async function listParkedEvents(db: Kysely<Database>, options: { projection?: string; limit?: number } = {}): Promise<ParkedEvent[]> {
+/** Parked (poison) events, newest first; optionally of one projection and of one workspace's events. */
+export async function listParkedEvents(
+  db: Kysely<Database>,
+  options: { projection?: string | null; workspaceId?: string; limit?: number } = {},
+): Promise<ParkedEvent[]> {
   let query = db.selectFrom('projection_parked_events').selectAll().orderBy('id', 'desc').limit(options.limit ?? 100);
-  if (options.projection !== undefined) query = query.where('projection', '=', options.projection);
+  if (options.projection != null) query = query.where('projection', '=', options.projection);
+  if (options.workspaceId !== undefined) query = query.where(sql<string>`envelope->'metadata'->>'workspaceId'`, '=', options.workspaceId);
   return query.execute();
 }
 

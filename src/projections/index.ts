@@ -1,0 +1,5 @@
+import { activityProjection } from './activity/projection.js';
+import type { Projection } from './runner/projectionRunner.js';
+
+/** Every projection the `projector` role runs. A slice adds its read model's projection here. */
+export const PROJECTIONS: readonly Projection[] = [activityProjection];
