@@ -82,7 +82,7 @@ const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
 
 export function mapError(error: unknown): MappedError {
   if (error instanceof ApiError) {
-    return withDetails({ code: error.code, httpStatus: error.httpStatus, message: error.message, retryable: false }, error.details);
+    return withDetails({ code: error.code, httpStatus: error.httpStatus, message: error.message, retryable: ERROR_CODES[error.code].retryable }, error.details);
   }
   if (error instanceof EventStoreError) return mapEventStoreError(error);
   if (!(error instanceof Error)) return internal();
@@ -91,7 +91,9 @@ export function mapError(error: unknown): MappedError {
   if (isErrorCode(code) && code !== 'INTERNAL') {
     // A domain error following the convention: a stable `code` from the table and a client-facing message.
     const rule = ERROR_CODES[code];
-    return { code, httpStatus: rule.httpStatus, message: error.message, retryable: rule.retryable };
+    const field = (error as { field?: unknown }).field;
+    const mapped = { code, httpStatus: rule.httpStatus, message: error.message, retryable: rule.retryable };
+    return typeof field === 'string' ? { ...mapped, details: { field } } : mapped;
   }
   const statusCode = (error as { statusCode?: unknown }).statusCode;
   if ((code.startsWith('FST_') || code.startsWith('MER_')) && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

@@ -95,13 +95,28 @@ class PostgresEventStore implements EventStore {
                  ORDER BY revision ${backwards ? 'DESC' : 'ASC'} ${limit}`;
     try {
       const { rows } = await this.pool.query<EventRow>(sql, params);
-      if (rows.length === 0) {
-        const exists = await this.pool.query('SELECT 1 FROM es_streams WHERE stream_id = $1 AND revision >= 0', [streamId]);
-        if (exists.rowCount === 0) return { status: 'not_found', streamId };
-      }
-      return { status: 'found', events: rows.map(toRecorded) };
+      if (rows.length > 0) return { status: 'found', events: rows.map(toRecorded) };
+      // Empty: not found, or a range past the end. Re-read with the existence check in one snapshot, so a
+      // stream created between two statements cannot look "found but empty".
+      return await this.readInOneSnapshot(streamId, sql, params);
     } catch (error) {
       throw mapError(error, streamId);
+    }
+  }
+
+  private async readInOneSnapshot(streamId: string, sql: string, params: unknown[]): Promise<ReadStreamResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await client.query<EventRow>(sql, params);
+      const exists = await client.query('SELECT 1 FROM es_streams WHERE stream_id = $1 AND revision >= 0', [streamId]);
+      await client.query('COMMIT');
+      return exists.rowCount === 0 ? { status: 'not_found', streamId } : { status: 'found', events: rows.map(toRecorded) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
     }
   }
 

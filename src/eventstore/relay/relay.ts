@@ -102,6 +102,7 @@ export class Relay {
         await this.relayAsLeader();
         backoffMs = 200;
       } catch (error) {
+        if (this.stopping) break; // the database or NATS going away during shutdown is expected
         this.state.lastError = error instanceof Error ? error.message : String(error);
         this.log.warn({ err: error, retryInMs: backoffMs }, 'relay interrupted; resuming from its checkpoint');
         await this.leadership.release();
