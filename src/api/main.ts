@@ -19,6 +19,7 @@ import { migrateReadModels } from '../projections/db/migrate.js';
 import type { Database } from '../projections/db/schema.js';
 import { ProjectionRunner } from '../projections/runner/projectionRunner.js';
 import type { ReadinessCheck } from './deps.js';
+import { NatsCommandServer } from './commands/natsCommandServer.js';
 import { buildServer } from './server.js';
 
 type Cleanup = () => Promise<unknown>;
@@ -65,6 +66,9 @@ async function main(): Promise<void> {
 
     if (config.roles.includes('api')) {
       const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks });
+      const commandServer = new NatsCommandServer(nats, config.natsPrefix, { eventStore, db, logger, now: () => new Date() });
+      commandServer.start();
+      cleanups.push(() => commandServer.stop());
       await app.listen({ port: config.port, host: config.host });
       cleanups.push(() => app.close());
       const graphiql = config.nodeEnv === 'production' ? '' : ` GraphiQL: http://${config.host}:${config.port}/graphiql`;

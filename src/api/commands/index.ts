@@ -1,0 +1,13 @@
+import type { CommandDefinition } from './catalog.js';
+
+/**
+ * Every command of the public API. A slice adds its definitions here; GraphQL mutations and the NATS command
+ * server both look them up by name.
+ */
+// The catalog holds commands of different input types; each definition checks its own input in `parse`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const COMMANDS: readonly CommandDefinition<any>[] = [];
+
+export function findCommand(name: string): CommandDefinition<unknown> | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
