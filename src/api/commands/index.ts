@@ -1,4 +1,6 @@
 import type { CommandDefinition } from './catalog.js';
+import { contactsCommands } from './contacts.js';
+import { segmentsCommands } from './segments.js';
 
 /**
  * Every command of the public API. A slice adds its definitions here; GraphQL mutations and the NATS command
@@ -6,7 +8,7 @@ import type { CommandDefinition } from './catalog.js';
  */
 // The catalog holds commands of different input types; each definition checks its own input in `parse`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: readonly CommandDefinition<any>[] = [];
+export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands];
 
 export function findCommand(name: string): CommandDefinition<unknown> | undefined {
   return COMMANDS.find((c) => c.name === name);

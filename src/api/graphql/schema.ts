@@ -2,6 +2,8 @@ import { GraphQLScalarType } from 'graphql';
 import type { FieldResolver, GraphQLSlice, Resolvers } from './context.js';
 import { activitySlice } from './activity.js';
 import { commandsSlice } from './commands.js';
+import { contactsSlice } from './contacts.js';
+import { segmentsSlice } from './segments.js';
 import { iamSlice } from './iam.js';
 import { operationsSlice } from './operations.js';
 import { scalarsSlice } from './scalars.js';
@@ -10,7 +12,7 @@ import { scalarsSlice } from './scalars.js';
  * Every slice of the GraphQL API. A new slice adds a file with its SDL (`extend type Query { ... }`,
  * `extend type Mutation { ... }`) and resolvers, and one entry here.
  */
-export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice];
+export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice];
 
 export interface MergedSchema {
   readonly typeDefs: string[];

@@ -1,11 +1,13 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ContactTables } from '../contacts/tables.js';
+import type { SegmentTables } from '../segments/tables.js';
 
 /**
  * The one Database interface of the read side (PostgreSQL): projection bookkeeping, the relay checkpoint,
  * identity and access, and every read model. The PostgreSQL event store's own tables live in
  * src/eventstore/postgres/ and are not part of it.
  */
-export interface Database {
+export interface Database extends ContactTables, SegmentTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   projection_parked_events: ProjectionParkedEventsTable;
   relay_checkpoints: RelayCheckpointsTable;
@@ -14,9 +16,9 @@ export interface Database {
   activity_events: ActivityEventsTable;
 }
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** int8 columns come back from pg as strings; callers convert with BigInt(). */
-type Int8 = ColumnType<string, bigint | string | number, bigint | string | number>;
+export type Int8 = ColumnType<string, bigint | string | number, bigint | string | number>;
 
 export interface ProjectionCheckpointsTable {
   projection: string;

@@ -2,10 +2,14 @@ import type { Migration } from 'kysely';
 import * as projectionRuntime from './001_projection_runtime.js';
 import * as identityAndAccess from './002_identity_and_access.js';
 import * as activity from './003_activity.js';
+import * as contacts from './004_contacts.js';
+import * as segments from './005_segments.js';
 
 /** Read-side migrations, applied in key order by kysely's Migrator. Add new ones with the next number. */
 export const readModelMigrations: Record<string, Migration> = {
   '001_projection_runtime': projectionRuntime,
   '002_identity_and_access': identityAndAccess,
   '003_activity': activity,
+  '004_contacts': contacts,
+  '005_segments': segments,
 };
