@@ -43,3 +43,20 @@ export class EventStoreUnavailableError extends EventStoreError {
     this.name = 'EventStoreUnavailableError';
   }
 }
+
+/** An `appendMany` on a store without multi-stream transactions stopped part-way (see EventStore.appendMany). */
+export class AppendManyError extends EventStoreError {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(
+    /** Streams (in input order) that were written before the failure. */
+    readonly completed: number,
+    readonly failedStreamId: string,
+    override readonly cause: EventStoreError,
+  ) {
+    super(`appendMany stopped at stream ${failedStreamId} after ${completed} stream(s) were written: ${cause.message}`, { cause });
+    this.name = 'AppendManyError';
+    this.code = cause.code;
+    this.retryable = cause.retryable;
+  }
+}

@@ -87,9 +87,25 @@ export interface SubscribeAllOptions {
   readonly after?: bigint | null;
 }
 
+/** One stream's part of an `appendMany`. */
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly events: readonly NewEvent[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
 export interface EventStore {
   readonly kind: 'postgres' | 'esdb';
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends to many streams in one call (bulk paths such as imports), results in input order.
+   * PostgreSQL: atomic — one conflict fails the whole call and nothing is written. EventStoreDB has no
+   * multi-stream transaction: appends run in order and stop at the first failure, which is thrown as an
+   * AppendManyError naming how many streams were written before it.
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<readonly AppendResult[]>;
+  /** Reads whole streams in one call; a stream that does not exist is absent from the map. */
+  readStreams(streamIds: readonly string[]): Promise<ReadonlyMap<string, readonly RecordedEvent[]>>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
   /** Gap-safe: never returns an event while an event with a smaller position may still become visible. */
   readAll(options: ReadAllOptions): Promise<readonly RecordedEvent[]>;

@@ -125,3 +125,22 @@ function findNonJson(value: unknown, ancestors: Set<object>, path = '$'): string
       return `${path} is ${typeof value}`;
   }
 }
+
+/** Validates every part of an appendMany; stream ids must be distinct. Field names carry the stream's index. */
+export function prepareAppendMany(appends: readonly { streamId: string; events: readonly NewEvent[]; expectedRevision: AppendOptions['expectedRevision'] }[]): PreparedEvent[][] {
+  if (!Array.isArray(appends) || appends.length === 0) throw new InvalidAppendError('appendMany needs at least one stream', 'appends');
+  const streams = new Set<string>();
+  let total = 0;
+  return appends.map((append, index) => {
+    if (streams.has(append.streamId)) throw new InvalidAppendError(`appends[${index}]: stream ${append.streamId} appears twice`, `appends[${index}].streamId`);
+    streams.add(append.streamId);
+    total += append.events?.length ?? 0;
+    if (total > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`At most ${MAX_EVENTS_PER_APPEND} events per appendMany`, 'appends');
+    try {
+      return prepareAppend(append.streamId, append.events, { expectedRevision: append.expectedRevision });
+    } catch (error) {
+      if (error instanceof InvalidAppendError) throw new InvalidAppendError(`appends[${index}]: ${error.message}`, `appends[${index}].${error.field}`);
+      throw error;
+    }
+  });
+}

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidAppendError, WrongExpectedRevisionError } from '../../src/eventstore/errors.js';
+import { AppendManyError, InvalidAppendError, WrongExpectedRevisionError } from '../../src/eventstore/errors.js';
 import type { EventMetadata, EventStore, NewEvent, RecordedEvent } from '../../src/eventstore/port.js';
 
 export interface ContractHarness {
@@ -252,6 +252,60 @@ export function eventStoreContract(name: string, createHarness: () => Promise<Co
       it('a range past the end is found but empty', async () => {
         const read = await store.readStream(streamId, { fromRevision: 50 });
         expect(read).toEqual({ status: 'found', events: [] });
+      });
+    });
+
+    describe('appendMany and readStreams', () => {
+      it('appends to many streams in one call, with results in input order', async () => {
+        const [a, b, c] = [uniqueStream('bulk'), uniqueStream('bulk'), uniqueStream('bulk')];
+        await store.append(b, [newEvent('B0')], { expectedRevision: 'no_stream' });
+        const results = await store.appendMany([
+          { streamId: a, events: [newEvent('A0'), newEvent('A1')], expectedRevision: 'no_stream' },
+          { streamId: b, events: [newEvent('B1')], expectedRevision: 0 },
+          { streamId: c, events: [newEvent('C0')], expectedRevision: 'any' },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([1, 1, 0]);
+        expect(results[0]!.position < results[1]!.position && results[1]!.position < results[2]!.position).toBe(true);
+        const streams = await store.readStreams([a, b, c, uniqueStream('missing')]);
+        expect([...streams.keys()].sort()).toEqual([a, b, c].sort());
+        expect(streams.get(a)!.map((e) => [e.type, e.revision])).toEqual([['A0', 0], ['A1', 1]]);
+        expect(streams.get(b)!.map((e) => e.type)).toEqual(['B0', 'B1']);
+        expect(streams.get(b)![1]!.position).toBe(results[1]!.position);
+      });
+
+      it('a conflict names its stream; PostgreSQL writes nothing, EventStoreDB reports what it wrote before', async () => {
+        const [a, b] = [uniqueStream('bulk'), uniqueStream('bulk')];
+        await store.append(b, [newEvent('B0')], { expectedRevision: 'no_stream' });
+        const error = await store
+          .appendMany([
+            { streamId: a, events: [newEvent('A0')], expectedRevision: 'no_stream' },
+            { streamId: b, events: [newEvent('B1')], expectedRevision: 'no_stream' },
+          ])
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'WRONG_EXPECTED_REVISION', retryable: true });
+        if (store.kind === 'postgres') {
+          expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(error).toMatchObject({ streamId: b, actual: 0 });
+          expect((await store.readStream(a)).status).toBe('not_found');
+        } else {
+          expect(error).toBeInstanceOf(AppendManyError);
+          expect(error).toMatchObject({ completed: 1, failedStreamId: b });
+        }
+      });
+
+      it('rejects bad input in any part before writing anything', async () => {
+        const a = uniqueStream('bulk');
+        const huge = newEvent('Huge', { blob: 'x'.repeat(1024 * 1024) });
+        for (const bad of [
+          [],
+          [{ streamId: a, events: [newEvent('A')], expectedRevision: 'no_stream' }, { streamId: a, events: [newEvent('A')], expectedRevision: 'any' }],
+          [{ streamId: a, events: [newEvent('A')], expectedRevision: 'no_stream' }, { streamId: uniqueStream(), events: [huge], expectedRevision: 'any' }],
+          [{ streamId: a, events: [newEvent('A')], expectedRevision: -1 }],
+        ]) {
+          const error = await store.appendMany(bad as never).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(InvalidAppendError);
+        }
+        expect((await store.readStream(a)).status).toBe('not_found');
       });
     });
 

@@ -126,3 +126,16 @@ describe('PostgreSQL unavailable', () => {
     await deadPool.end();
   });
 });
+
+describe('PostgreSQL appendMany under concurrency', () => {
+  it('overlapping batches in opposite stream order never deadlock; each either lands whole or conflicts', async () => {
+    const streams = Array.from({ length: 6 }, () => `bulk-${randomUUID()}`);
+    const batch = (order: string[]) => order.map((streamId) => ({ streamId, events: [newEvent('Bulk')], expectedRevision: 'any' as const }));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.appendMany(batch(i % 2 === 0 ? streams : [...streams].reverse()))),
+    );
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const read = await store.readStreams(streams);
+    for (const streamId of streams) expect(read.get(streamId)!.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});

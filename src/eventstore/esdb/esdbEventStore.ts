@@ -20,7 +20,7 @@ import {
   type ReadPosition,
   type ReadRevision,
 } from '@eventstore/db-client';
-import { EventStoreError, EventStoreUnavailableError, InvalidAppendError, WrongExpectedRevisionError } from '../errors.js';
+import { AppendManyError, EventStoreError, EventStoreUnavailableError, InvalidAppendError, WrongExpectedRevisionError } from '../errors.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -30,10 +30,11 @@ import type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamAppend,
   SubscribeAllOptions,
   Subscription,
 } from '../port.js';
-import { prepareAppend } from '../validate.js';
+import { prepareAppend, prepareAppendMany } from '../validate.js';
 import { fromEsdbCurrentRevision, isSystemRecord, toEsdbEvent, toEsdbExpectedRevision, toRecordedEvent } from './convert.js';
 import { mapEsdbError } from './mapError.js';
 import { packPosition, unpackPosition } from './position.js';
@@ -59,6 +60,34 @@ class EsdbEventStore implements EventStore {
   readonly #subscriptions = new Set<EsdbSubscription>();
 
   constructor(private readonly client: EventStoreDBClient) {}
+
+  /** EventStoreDB 24 has no multi-stream transaction: validated up front, then appended in order (see the port). */
+  async appendMany(appends: readonly StreamAppend[]): Promise<readonly AppendResult[]> {
+    prepareAppendMany(appends);
+    const results: AppendResult[] = [];
+    for (const append of appends) {
+      try {
+        results.push(await this.append(append.streamId, append.events, { expectedRevision: append.expectedRevision }));
+      } catch (error) {
+        if (error instanceof EventStoreError) throw new AppendManyError(results.length, append.streamId, error);
+        throw error;
+      }
+    }
+    return results;
+  }
+
+  async readStreams(streamIds: readonly string[]): Promise<ReadonlyMap<string, readonly RecordedEvent[]>> {
+    const result = new Map<string, readonly RecordedEvent[]>();
+    const queue = [...streamIds];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const read = await this.readStream(id);
+        if (read.status === 'found') result.set(id, read.events);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    return result;
+  }
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     const prepared = prepareAppend(streamId, events, options);

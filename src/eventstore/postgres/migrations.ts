@@ -113,6 +113,80 @@ BEGIN
 END
 $fn$`;
 
+/**
+ * Many streams in one transaction and one round trip (bulk imports). Streams are locked in stream-id order, so
+ * two concurrent calls cannot deadlock; the global lock is taken once. Any conflict fails the whole call:
+ * ES409 with DETAIL '<index>:<actual revision or no_stream>'; ES400 when an event id is already stored
+ * (DETAIL '<event index>'). Returns the first position and each stream's revision before the append.
+ */
+const appendManyFunction = `
+CREATE FUNCTION es_append_many(
+  p_stream_ids text[], p_expected text[], p_counts int[],
+  p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[], p_stream_index int[], p_ordinal int[]
+) RETURNS TABLE (first_position bigint, revisions_before bigint[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_current bigint[] := array_fill(-1::bigint, ARRAY[array_length(p_stream_ids, 1)]);
+  v_existing int;
+  v_stream record;
+  v_revision bigint;
+  v_last_position bigint;
+  v_now timestamptz;
+BEGIN
+  SELECT u.k INTO v_existing FROM unnest(p_ids) WITH ORDINALITY AS u(id, k) JOIN es_events e ON e.id = u.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'ES400', MESSAGE = 'event id ' || p_ids[v_existing] || ' is already stored', DETAIL = (v_existing - 1)::text;
+  END IF;
+
+  FOR v_stream IN SELECT u.sid, u.i FROM unnest(p_stream_ids) WITH ORDINALITY AS u(sid, i) ORDER BY u.sid LOOP
+    SELECT s.revision INTO v_revision FROM es_streams s WHERE s.stream_id = v_stream.sid FOR UPDATE;
+    IF NOT FOUND THEN
+      IF p_expected[v_stream.i] NOT IN ('any', 'no_stream') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ES409', MESSAGE = 'wrong expected revision', DETAIL = (v_stream.i - 1) || ':no_stream';
+      END IF;
+      INSERT INTO es_streams (stream_id, revision) VALUES (v_stream.sid, -1) ON CONFLICT DO NOTHING;
+      IF NOT FOUND THEN
+        SELECT s.revision INTO v_revision FROM es_streams s WHERE s.stream_id = v_stream.sid FOR UPDATE;
+        IF p_expected[v_stream.i] <> 'any' THEN
+          RAISE EXCEPTION USING ERRCODE = 'ES409', MESSAGE = 'wrong expected revision', DETAIL = (v_stream.i - 1) || ':' || v_revision;
+        END IF;
+      ELSE
+        v_revision := -1;
+      END IF;
+    ELSIF p_expected[v_stream.i] = 'no_stream'
+       OR (p_expected[v_stream.i] NOT IN ('any', 'stream_exists') AND p_expected[v_stream.i]::bigint <> v_revision) THEN
+      RAISE EXCEPTION USING ERRCODE = 'ES409', MESSAGE = 'wrong expected revision', DETAIL = (v_stream.i - 1) || ':' || v_revision;
+    END IF;
+    v_current[v_stream.i] := v_revision;
+  END LOOP;
+
+  PERFORM pg_advisory_xact_lock(${ES_APPEND_LOCK});
+  v_now := clock_timestamp();
+  SELECT coalesce(max(e.position), 0) INTO v_last_position FROM es_events e;
+
+  INSERT INTO es_events (position, id, stream_id, revision, type, data, metadata, recorded_at)
+  SELECT v_last_position + u.k, u.id, p_stream_ids[u.sidx], v_current[u.sidx] + u.ord, u.type, u.data, u.metadata, v_now
+    FROM unnest(p_ids, p_types, p_data, p_metadata, p_stream_index, p_ordinal) WITH ORDINALITY AS u(id, type, data, metadata, sidx, ord, k);
+
+  UPDATE es_streams s SET revision = v.cur + v.cnt, updated_at = v_now
+    FROM unnest(p_stream_ids, v_current, p_counts) AS v(sid, cur, cnt) WHERE s.stream_id = v.sid;
+  PERFORM pg_notify('es_appended', (v_last_position + array_length(p_ids, 1))::text);
+  first_position := v_last_position + 1;
+  revisions_before := v_current;
+  RETURN NEXT;
+END
+$fn$`;
+
+const appendMany: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql.raw(appendManyFunction).execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP FUNCTION es_append_many`.execute(db);
+  },
+};
+
 export const eventStoreMigrations: Record<string, Migration> = {
   '001_event_store': createTables,
+  '002_append_many': appendMany,
 };

@@ -10,10 +10,11 @@ import type {
   ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
+  StreamAppend,
   SubscribeAllOptions,
   Subscription,
 } from '../port.js';
-import { prepareAppend, validateStreamId } from '../validate.js';
+import { prepareAppend, prepareAppendMany, validateStreamId } from '../validate.js';
 import { PollingSubscription } from '../pollingSubscription.js';
 import { AppendNotifier } from './notifier.js';
 import { isConnectionError } from '../../infra/postgres.js';
@@ -71,6 +72,65 @@ class PostgresEventStore implements EventStore {
       return { nextExpectedRevision: Number(row.next_revision), position: BigInt(row.last_position) };
     } catch (error) {
       throw mapError(error, streamId, options);
+    }
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<readonly AppendResult[]> {
+    const prepared = prepareAppendMany(appends);
+    const flat = prepared.flatMap((events, streamIndex) => events.map((event, ordinal) => ({ event, streamIndex: streamIndex + 1, ordinal: ordinal + 1 })));
+    try {
+      const { rows } = await this.pool.query<{ first_position: string; revisions_before: string[] }>(
+        `SELECT first_position, revisions_before FROM es_append_many($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::int[], $9::int[])`,
+        [
+          appends.map((a) => a.streamId),
+          appends.map((a) => String(a.expectedRevision)),
+          prepared.map((events) => events.length),
+          flat.map((f) => f.event.id),
+          flat.map((f) => f.event.type),
+          flat.map((f) => f.event.dataJson),
+          flat.map((f) => f.event.metadataJson),
+          flat.map((f) => f.streamIndex),
+          flat.map((f) => f.ordinal),
+        ],
+      );
+      const row = rows[0]!;
+      let position = BigInt(row.first_position) - 1n;
+      return prepared.map((events, index) => {
+        position += BigInt(events.length);
+        return { nextExpectedRevision: Number(row.revisions_before[index]) + events.length, position };
+      });
+    } catch (error) {
+      const pgError = error as { code?: string; detail?: string };
+      if (pgError.code === 'ES409' && pgError.detail !== undefined) {
+        const [index, actual] = pgError.detail.split(':') as [string, string];
+        const append = appends[Number(index)]!;
+        throw new WrongExpectedRevisionError(append.streamId, append.expectedRevision, actual === 'no_stream' ? 'no_stream' : Number(actual));
+      }
+      if (pgError.code === 'ES400') {
+        const at = flat[Number(pgError.detail)];
+        throw new InvalidAppendError(`event id ${at?.event.id} is already stored`, at === undefined ? 'appends' : `appends[${at.streamIndex - 1}].events[${at.ordinal - 1}].id`);
+      }
+      throw mapError(error);
+    }
+  }
+
+  async readStreams(streamIds: readonly string[]): Promise<ReadonlyMap<string, readonly RecordedEvent[]>> {
+    streamIds.forEach((id) => validateStreamId(id));
+    const result = new Map<string, RecordedEvent[]>();
+    if (streamIds.length === 0) return result;
+    try {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${COLUMNS} FROM es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
+        [streamIds],
+      );
+      for (const row of rows) {
+        const events = result.get(row.stream_id) ?? [];
+        events.push(toRecorded(row));
+        result.set(row.stream_id, events);
+      }
+      return result;
+    } catch (error) {
+      throw mapError(error);
     }
   }
 
