@@ -2,7 +2,7 @@ import type { CommandContext, Decider, DomainEvent } from '../domain/shared/deci
 import { NotFoundError } from '../domain/shared/errors.js';
 import { deterministicUuid } from '../domain/shared/ids.js';
 import { WrongExpectedRevisionError } from './errors.js';
-import type { EventStore, RecordedEvent } from './port.js';
+import type { EventStore, RecordedEvent, StreamAppend } from './port.js';
 
 export interface CommandResult<Event extends DomainEvent> {
   readonly streamId: string;
@@ -42,53 +42,76 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   options: HandleOptions = {},
 ): Promise<CommandResult<Event>> {
   for (let attempt = 0; ; attempt++) {
-    const history = await loadStream(store, streamId, context.workspaceId);
-    const previous = resultOfEarlierCopy<Event>(streamId, history, context.commandId);
-    if (previous !== null) return previous;
-
-    const revision = history.length - 1;
-    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
-      throw new WrongExpectedRevisionError(streamId, options.expectedRevision, revision === -1 ? 'no_stream' : revision);
-    }
-    const state = history.reduce((s, e) => decider.evolve(s, e as unknown as Event), decider.initialState());
-    const events = decider.decide(command, state);
-    if (events.length === 0) return { streamId, revision, position: null, events, duplicate: false };
-
+    const history = await loadStream(store, streamId);
+    const plan = planCommand(decider, streamId, command, context, history, options);
+    if (plan.kind === 'done') return plan.result;
     try {
-      const appended = await store.append(
-        streamId,
-        events.map((event, index) => ({
-          id: deterministicUuid(`${context.commandId}:${streamId}:${index}`),
-          type: event.type,
-          data: event.data,
-          metadata: {
-            correlationId: context.correlationId,
-            causationId: context.causationId,
-            commandId: context.commandId,
-            actor: context.actor,
-            workspaceId: context.workspaceId,
-            schemaVersion: options.schemaVersionOf?.(event.type) ?? 1,
-          },
-        })),
-        { expectedRevision: revision === -1 ? 'no_stream' : revision },
-      );
-      return { streamId, revision: appended.nextExpectedRevision, position: appended.position, events, duplicate: false };
+      const appended = await store.append(streamId, plan.append.events, { expectedRevision: plan.append.expectedRevision });
+      return { streamId, revision: appended.nextExpectedRevision, position: appended.position, events: plan.events, duplicate: false };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       // A racing copy of this very command may have won: the next load finds its command id.
-      const reloaded = await loadStream(store, streamId, context.workspaceId);
-      const raced = resultOfEarlierCopy<Event>(streamId, reloaded, context.commandId);
+      const raced = resultOfEarlierCopy<Event>(streamId, await loadStream(store, streamId), context.commandId);
       if (raced !== null) return raced;
       if (attempt >= (options.retriesOnConflict ?? 0)) throw error;
     }
   }
 }
 
-async function loadStream(store: EventStore, streamId: string, workspaceId: string): Promise<readonly RecordedEvent[]> {
+export type CommandPlan<Event extends DomainEvent> =
+  | { readonly kind: 'done'; readonly result: CommandResult<Event> }
+  | { readonly kind: 'append'; readonly append: StreamAppend; readonly events: readonly Event[] };
+
+/**
+ * The pure middle of command handling, shared by handleCommand and handleCommandBatch: given the stream's
+ * history, either the result is already known (an earlier copy of the command, or nothing to do) or these
+ * events are to be appended at the loaded revision. Throws NotFoundError for another workspace's stream and
+ * the decider's domain errors.
+ */
+export function planCommand<Command, State, Event extends DomainEvent>(
+  decider: Decider<Command, State, Event>,
+  streamId: string,
+  command: Command,
+  context: CommandContext,
+  history: readonly RecordedEvent[],
+  options: HandleOptions = {},
+): CommandPlan<Event> {
+  if (history.length > 0 && history[0]!.metadata.workspaceId !== context.workspaceId) throw new NotFoundError(streamId);
+  const previous = resultOfEarlierCopy<Event>(streamId, history, context.commandId);
+  if (previous !== null) return { kind: 'done', result: previous };
+  const revision = history.length - 1;
+  if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+    throw new WrongExpectedRevisionError(streamId, options.expectedRevision, revision === -1 ? 'no_stream' : revision);
+  }
+  const state = history.reduce((s, e) => decider.evolve(s, e as unknown as Event), decider.initialState());
+  const events = decider.decide(command, state);
+  if (events.length === 0) return { kind: 'done', result: { streamId, revision, position: null, events, duplicate: false } };
+  return {
+    kind: 'append',
+    events,
+    append: {
+      streamId,
+      expectedRevision: revision === -1 ? 'no_stream' : revision,
+      events: events.map((event, index) => ({
+        id: deterministicUuid(`${context.commandId}:${streamId}:${index}`),
+        type: event.type,
+        data: event.data,
+        metadata: {
+          correlationId: context.correlationId,
+          causationId: context.causationId,
+          commandId: context.commandId,
+          actor: context.actor,
+          workspaceId: context.workspaceId,
+          schemaVersion: options.schemaVersionOf?.(event.type) ?? 1,
+        },
+      })),
+    },
+  };
+}
+
+async function loadStream(store: EventStore, streamId: string): Promise<readonly RecordedEvent[]> {
   const read = await store.readStream(streamId);
-  if (read.status === 'not_found') return [];
-  if (read.events[0]?.metadata.workspaceId !== workspaceId) throw new NotFoundError(streamId);
-  return read.events;
+  return read.status === 'not_found' ? [] : read.events;
 }
 
 function resultOfEarlierCopy<Event extends DomainEvent>(

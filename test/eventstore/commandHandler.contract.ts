@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext, Decider } from '../../src/domain/shared/decider.js';
 import { InvalidTransitionError, NotFoundError } from '../../src/domain/shared/errors.js';
 import { handleCommand } from '../../src/eventstore/commandHandler.js';
+import { handleCommandBatch } from '../../src/eventstore/batchCommandHandler.js';
 import { WrongExpectedRevisionError } from '../../src/eventstore/errors.js';
 import type { EventStore } from '../../src/eventstore/port.js';
 import type { ContractHarness } from './contract.js';
@@ -152,6 +153,52 @@ export function commandHandlerContract(name: string, createHarness: () => Promis
       await expect(handleCommand(store, counter, id, { type: 'Add', by: 1 }, context({ workspaceId: 'ws-b' }))).rejects.toBeInstanceOf(NotFoundError);
       const read = await store.readStream(id);
       expect(read.status === 'found' && read.events.length).toBe(1);
+    });
+
+    describe('batch', () => {
+      it('runs many commands with one read and one write, each with its own outcome', async () => {
+        const open = stream();
+        await handleCommand(store, counter, open, { type: 'Open' }, context());
+        const fresh = stream();
+        const repeated = context();
+        await handleCommand(store, counter, open, { type: 'Add', by: 2 }, repeated);
+        const otherWorkspace = stream();
+        await handleCommand(store, counter, otherWorkspace, { type: 'Open' }, context({ workspaceId: 'ws-b' }));
+        const outcomes = await handleCommandBatch(store, counter, [
+          { streamId: fresh, command: { type: 'Open' }, context: context() },
+          { streamId: open, command: { type: 'Add', by: 2 }, context: repeated },
+          { streamId: stream(), command: { type: 'Add', by: 1 }, context: context() },
+          { streamId: otherWorkspace, command: { type: 'Add', by: 1 }, context: context() },
+          { streamId: fresh, command: { type: 'Add', by: 5 }, context: context() },
+        ]);
+        expect(outcomes[0]).toMatchObject({ ok: true, result: { revision: 0, duplicate: false } });
+        expect(outcomes[1]).toMatchObject({ ok: true, result: { revision: 1, duplicate: true } });
+        expect(outcomes[2]).toMatchObject({ ok: false });
+        expect((outcomes[2] as { error: unknown }).error).toBeInstanceOf(InvalidTransitionError);
+        expect((outcomes[3] as { error: unknown }).error).toBeInstanceOf(NotFoundError);
+        expect(outcomes[4]).toMatchObject({ ok: true, result: { revision: 1, duplicate: false } });
+        const read = await store.readStreams([fresh, open, otherWorkspace]);
+        expect(read.get(fresh)!.map((e) => e.type)).toEqual(['Opened', 'Added']);
+        expect(read.get(open)!.map((e) => e.type)).toEqual(['Opened', 'Added']);
+        expect(read.get(otherWorkspace)!.map((e) => e.type)).toEqual(['Opened']);
+      });
+
+      it('when another writer conflicts, falls back per command and still applies each exactly once', async () => {
+        const ids = Array.from({ length: 5 }, () => stream());
+        for (const id of ids) await handleCommand(store, counter, id, { type: 'Open' }, context());
+        const contexts = ids.map(() => context());
+        const batch = handleCommandBatch(store, counter, ids.map((id, i) => ({ streamId: id, command: { type: 'Add' as const, by: 1 }, context: contexts[i]! })), { retriesOnConflict: 5 });
+        const interloper = handleCommand(store, counter, ids[3]!, { type: 'Add', by: 100 }, context(), { retriesOnConflict: 5 });
+        const [outcomes] = await Promise.all([batch, interloper]);
+        expect(outcomes.every((o) => o.ok)).toBe(true);
+        const read = await store.readStreams(ids);
+        for (const id of ids) {
+          const added = read.get(id)!.filter((e) => e.type === 'Added' && (e.data as { by: number }).by === 1);
+          expect(added).toHaveLength(1);
+        }
+        const again = await handleCommandBatch(store, counter, ids.map((id, i) => ({ streamId: id, command: { type: 'Add' as const, by: 1 }, context: contexts[i]! })));
+        expect(again.every((o) => o.ok && o.result.duplicate)).toBe(true);
+      });
     });
   });
 }
