@@ -113,7 +113,8 @@ function findNonJson(value: unknown, ancestors: Set<object>, path = '$'): string
       const proto = Object.getPrototypeOf(value);
       if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return `${path} is a ${proto?.constructor?.name ?? 'class instance'}`;
       ancestors.add(value);
-      const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+      // Array.from visits holes too (a sparse array's hole becomes undefined, which JSON cannot hold).
+      const entries = Array.isArray(value) ? Array.from(value, (v, i) => [String(i), v] as const) : Object.entries(value);
       for (const [key, child] of entries) {
         const problem = findNonJson(child, ancestors, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
         if (problem !== null) return problem;

@@ -178,6 +178,8 @@ export function eventStoreContract(name: string, createHarness: () => Promise<Co
         await rejects(uniqueStream(), [newEvent('A', cyclic)], 'any', /data/);
         await rejects(uniqueStream(), [newEvent('A', { f: () => 1 })], 'any', /data/);
         await rejects(uniqueStream(), [newEvent('A', { x: Number.NaN })], 'any', /data/);
+        // eslint-disable-next-line no-sparse-arrays -- a hole is what is being tested
+        await rejects(uniqueStream(), [newEvent('A', { tags: [, 'a'] })], 'any', /data/);
       });
 
       it('rejects an event over 1 MiB, also when it is not the first in the append', async () => {

@@ -32,8 +32,8 @@ async function openAppend(streamId: string, type: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('BEGIN');
-  await client.query('SELECT * FROM es_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])', [
-    streamId, 'no_stream', [randomUUID()], [type], [JSON.stringify({})], [JSON.stringify(metadata())],
+  await client.query('SELECT * FROM es_append($1, $2, $3::uuid[], $4::text[], $5::jsonb, $6::jsonb)', [
+    streamId, 'no_stream', [randomUUID()], [type], JSON.stringify([{}]), JSON.stringify([metadata()]),
   ]);
   return {
     commit: async () => { await client.query('COMMIT'); await client.end(); },

@@ -43,13 +43,14 @@ const createTables: Migration = {
 };
 
 /**
- * One round trip per append. Raises SQLSTATE 'ES409' (wrong expected revision; DETAIL = actual revision or
+ * One round trip per append. Event data and metadata arrive as ONE JSON array each (not jsonb[]: no
+ * array-literal escaping of every quote; about 20% faster batched appends, measured in bench/). Raises SQLSTATE 'ES409' (wrong expected revision; DETAIL = actual revision or
  * 'no_stream') and 'ES400' (an event id that exists elsewhere). Re-appending the exact events already stored
  * (same ids, same stream, consecutive) returns the stored result: idempotent, as in EventStoreDB.
  */
 const appendFunction = `
 CREATE FUNCTION es_append(
-  p_stream_id text, p_expected text, p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[]
+  p_stream_id text, p_expected text, p_ids uuid[], p_types text[], p_data jsonb, p_metadata jsonb
 ) RETURNS TABLE (next_revision bigint, last_position bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -102,7 +103,8 @@ BEGIN
 
   INSERT INTO es_events (position, id, stream_id, revision, type, data, metadata, recorded_at)
   SELECT v_last_position + u.ord, u.id, p_stream_id, v_current + u.ord, u.type, u.data, u.metadata, v_now
-    FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, type, data, metadata, ord);
+    FROM ROWS FROM (unnest(p_ids), unnest(p_types), jsonb_array_elements(p_data), jsonb_array_elements(p_metadata))
+         WITH ORDINALITY AS u(id, type, data, metadata, ord);
 
   UPDATE es_streams SET revision = v_current + v_count, updated_at = v_now WHERE stream_id = p_stream_id;
   -- Delivered at commit; wakes subscriptions without polling.
@@ -122,7 +124,7 @@ $fn$`;
 const appendManyFunction = `
 CREATE FUNCTION es_append_many(
   p_stream_ids text[], p_expected text[], p_counts int[],
-  p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[], p_stream_index int[], p_ordinal int[]
+  p_ids uuid[], p_types text[], p_data jsonb, p_metadata jsonb, p_stream_index int[], p_ordinal int[]
 ) RETURNS TABLE (first_position bigint, revisions_before bigint[])
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -166,7 +168,9 @@ BEGIN
 
   INSERT INTO es_events (position, id, stream_id, revision, type, data, metadata, recorded_at)
   SELECT v_last_position + u.k, u.id, p_stream_ids[u.sidx], v_current[u.sidx] + u.ord, u.type, u.data, u.metadata, v_now
-    FROM unnest(p_ids, p_types, p_data, p_metadata, p_stream_index, p_ordinal) WITH ORDINALITY AS u(id, type, data, metadata, sidx, ord, k);
+    FROM ROWS FROM (unnest(p_ids), unnest(p_types), jsonb_array_elements(p_data), jsonb_array_elements(p_metadata),
+                    unnest(p_stream_index), unnest(p_ordinal))
+         WITH ORDINALITY AS u(id, type, data, metadata, sidx, ord, k);
 
   UPDATE es_streams s SET revision = v.cur + v.cnt, updated_at = v_now
     FROM unnest(p_stream_ids, v_current, p_counts) AS v(sid, cur, cnt) WHERE s.stream_id = v.sid;
@@ -185,6 +189,7 @@ const appendMany: Migration = {
     await sql`DROP FUNCTION es_append_many`.execute(db);
   },
 };
+
 
 export const eventStoreMigrations: Record<string, Migration> = {
   '001_event_store': createTables,

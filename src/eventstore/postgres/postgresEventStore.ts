@@ -58,14 +58,14 @@ class PostgresEventStore implements EventStore {
     const prepared = prepareAppend(streamId, events, options);
     try {
       const { rows } = await this.pool.query<{ next_revision: string; last_position: string }>(
-        'SELECT next_revision, last_position FROM es_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
+        'SELECT next_revision, last_position FROM es_append($1, $2, $3::uuid[], $4::text[], $5::jsonb, $6::jsonb)',
         [
           streamId,
           String(options.expectedRevision),
           prepared.map((e) => e.id),
           prepared.map((e) => e.type),
-          prepared.map((e) => e.dataJson),
-          prepared.map((e) => e.metadataJson),
+          jsonArray(prepared.map((e) => e.dataJson)),
+          jsonArray(prepared.map((e) => e.metadataJson)),
         ],
       );
       const row = rows[0]!;
@@ -80,15 +80,15 @@ class PostgresEventStore implements EventStore {
     const flat = prepared.flatMap((events, streamIndex) => events.map((event, ordinal) => ({ event, streamIndex: streamIndex + 1, ordinal: ordinal + 1 })));
     try {
       const { rows } = await this.pool.query<{ first_position: string; revisions_before: string[] }>(
-        `SELECT first_position, revisions_before FROM es_append_many($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::int[], $9::int[])`,
+        `SELECT first_position, revisions_before FROM es_append_many($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb, $7::jsonb, $8::int[], $9::int[])`,
         [
           appends.map((a) => a.streamId),
           appends.map((a) => String(a.expectedRevision)),
           prepared.map((events) => events.length),
           flat.map((f) => f.event.id),
           flat.map((f) => f.event.type),
-          flat.map((f) => f.event.dataJson),
-          flat.map((f) => f.event.metadataJson),
+          jsonArray(flat.map((f) => f.event.dataJson)),
+          jsonArray(flat.map((f) => f.event.metadataJson)),
           flat.map((f) => f.streamIndex),
           flat.map((f) => f.ordinal),
         ],
@@ -223,6 +223,9 @@ class PostgresEventStore implements EventStore {
     await this.notifier.close();
   }
 }
+
+/** Already-serialized JSON documents as one JSON array (see migration 003). */
+const jsonArray = (documents: readonly string[]): string => `[${documents.join(',')}]`;
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {

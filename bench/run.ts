@@ -1,0 +1,93 @@
+/**
+ * `npm run bench [-- --quick] [-- --only <name>]`
+ *
+ * Runs every benchmark in bench/suites/ (each file exports `benchmark: Benchmark`), each in its own fresh
+ * database, prints a table per benchmark and writes bench/results/<name>.json.
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ADMIN_URL, BenchDatabases, serverVersion } from './support/database.js';
+import { describeMachine, formatTable, type Machine } from './support/report.js';
+import type { Benchmark } from './support/types.js';
+
+const SUITES_DIR = new URL('./suites/', import.meta.url);
+const RESULTS_DIR = new URL('./results/', import.meta.url);
+
+async function discoverBenchmarks(): Promise<Benchmark[]> {
+  const files = (await readdir(SUITES_DIR)).filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')).sort();
+  const benchmarks: Benchmark[] = [];
+  for (const file of files) {
+    const module = (await import(new URL(file, SUITES_DIR).href)) as { benchmark?: Benchmark };
+    if (typeof module.benchmark?.run !== 'function' || typeof module.benchmark.name !== 'string') {
+      throw new Error(`bench/suites/${file} must export \`benchmark: Benchmark\``);
+    }
+    benchmarks.push(module.benchmark);
+  }
+  return benchmarks;
+}
+
+async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machine, databases: BenchDatabases): Promise<boolean> {
+  const started = Date.now();
+  console.log(`\n▶ ${benchmark.name} — ${benchmark.description}${quick ? ' (quick)' : ''}`);
+  const date = new Date().toISOString();
+  try {
+    const report = await benchmark.run({
+      quick,
+      createDatabase: (label) => databases.create(label),
+      progress: (message) => process.stderr.write(`  · ${message}\n`),
+    });
+    console.log(`\n${formatTable(report.table)}\n`);
+    for (const note of report.notes ?? []) console.log(`  ${note}`);
+    for (const target of report.targets) console.log(`  ${target.met ? '✓' : '✗'} ${target.description}`);
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const file = new URL(`${benchmark.name}.json`, RESULTS_DIR);
+    const result = { name: benchmark.name, machine, date, quick, ...report.body };
+    await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`  results: bench/results/${benchmark.name}.json (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
+    return true;
+  } catch (error) {
+    console.error(`✗ ${benchmark.name} failed:`, error);
+    return false;
+  } finally {
+    await databases.dropAll();
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  const all = await discoverBenchmarks();
+  if (values.help) {
+    console.log(`usage: npm run bench [-- --quick] [-- --only <${all.map((b) => b.name).join('|')}>]`);
+    console.log('env: BENCH_PG_ADMIN_URL (default postgres://root@127.0.0.1:5432/postgres)');
+    return 0;
+  }
+  const selected = values.only === undefined ? all : all.filter((b) => b.name === values.only);
+  if (selected.length === 0) {
+    console.error(`No benchmark named "${values.only}". Available: ${all.map((b) => b.name).join(', ')}`);
+    return 2;
+  }
+
+  const databases = new BenchDatabases();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: dropping benchmark databases`);
+      void databases.dropAll().finally(() => process.exit(130));
+    });
+  }
+
+  const machine = describeMachine(await serverVersion());
+  const host = new URL(ADMIN_URL).host;
+  console.log(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, node ${machine.node}, ` +
+      `PostgreSQL ${machine.postgres.server_version} at ${host}`,
+  );
+  let failures = 0;
+  for (const benchmark of selected) {
+    if (!(await runBenchmark(benchmark, values.quick, machine, databases))) failures++;
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
