@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { type Config, redact } from './config.js';
 import type { Logger } from './logger.js';
-import { describeError, executableSearchDirs, findExecutable, sleep, terminateProcess } from './osProcess.js';
+import { describeError, executableSearchDirs, findExecutable, sleep } from './osProcess.js';
 
 export interface ResolvedNats {
   readonly url: string;
@@ -108,12 +108,16 @@ async function startNatsServer(options: StartOptions): Promise<ResolvedNats> {
   }
   let exited: string | undefined;
   let stopping = false;
-  child.once('error', (error) => {
-    exited = describeError(error);
-  });
-  child.once('exit', (code, signal) => {
-    exited = `it exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`;
-    if (!stopping) logger.error({ code, signal, logFile }, 'nats-server exited unexpectedly');
+  const exit = new Promise<void>((resolve) => {
+    child.once('error', (error) => {
+      exited = describeError(error);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      exited = `it exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`;
+      if (!stopping) logger.error({ code, signal, logFile }, 'nats-server exited unexpectedly');
+      resolve();
+    });
   });
   logger.info({ binary, args, pid: child.pid }, 'NATS unreachable at NATS_URL: starting nats-server');
   const began = Date.now();
@@ -133,7 +137,12 @@ async function startNatsServer(options: StartOptions): Promise<ResolvedNats> {
   const stop = async (): Promise<void> => {
     stopping = true;
     process.removeListener('exit', onExit);
-    if (child.pid !== undefined && exited === undefined) await terminateProcess(child.pid, 'SIGTERM', 10_000);
+    if (exited !== undefined) return;
+    // Our own child: its 'exit' event (after Node reaped it) is the reliable end, not polling its pid.
+    child.kill('SIGTERM');
+    if (await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)])) return;
+    child.kill('SIGKILL');
+    await exit;
   };
   if (exited !== undefined || Date.now() - began > options.startTimeoutMs) {
     const why = exited ?? `it did not accept connections within ${options.startTimeoutMs} ms (${lastReason})`;
