@@ -50,8 +50,10 @@ async function applyInTransaction(context: BatchContext, published: readonly Pub
     let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
     const startedAt = checkpoint;
 
+    const traced = context.log.isLevelEnabled('debug');
     const applyOne = async (event: RecordedEvent) => {
       if (projection.eventTypes === undefined || projection.eventTypes.includes(event.type)) {
+        if (traced) context.log.debug({ correlationId: event.metadata.correlationId, eventId: event.id, eventType: event.type, position: String(event.position) }, 'applying event');
         if (isolateFailures) await applyIsolated(context, trx, event);
         else {
           try {
