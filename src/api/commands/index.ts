@@ -1,6 +1,8 @@
 import type { CommandDefinition } from './catalog.js';
 import { contactsCommands } from './contacts.js';
 import { segmentsCommands } from './segments.js';
+import { templatesCommands } from './templates.js';
+import { campaignsCommands } from './campaigns.js';
 
 /**
  * Every command of the public API. A slice adds its definitions here; GraphQL mutations and the NATS command
@@ -8,7 +10,7 @@ import { segmentsCommands } from './segments.js';
  */
 // The catalog holds commands of different input types; each definition checks its own input in `parse`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands];
+export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands, ...templatesCommands, ...campaignsCommands];
 
 export function findCommand(name: string): CommandDefinition<unknown> | undefined {
   return COMMANDS.find((c) => c.name === name);

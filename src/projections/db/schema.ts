@@ -1,13 +1,15 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { ContactTables } from '../contacts/tables.js';
 import type { SegmentTables } from '../segments/tables.js';
+import type { TemplateTables } from '../templates/tables.js';
+import type { CampaignTables } from '../campaigns/tables.js';
 
 /**
  * The one Database interface of the read side (PostgreSQL): projection bookkeeping, the relay checkpoint,
  * identity and access, and every read model. The PostgreSQL event store's own tables live in
  * src/eventstore/postgres/ and are not part of it.
  */
-export interface Database extends ContactTables, SegmentTables {
+export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   projection_parked_events: ProjectionParkedEventsTable;
   relay_checkpoints: RelayCheckpointsTable;

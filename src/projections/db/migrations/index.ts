@@ -4,6 +4,8 @@ import * as identityAndAccess from './002_identity_and_access.js';
 import * as activity from './003_activity.js';
 import * as contacts from './004_contacts.js';
 import * as segments from './005_segments.js';
+import * as templates from './006_templates.js';
+import * as campaigns from './007_campaigns.js';
 
 /** Read-side migrations, applied in key order by kysely's Migrator. Add new ones with the next number. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -12,4 +14,6 @@ export const readModelMigrations: Record<string, Migration> = {
   '003_activity': activity,
   '004_contacts': contacts,
   '005_segments': segments,
+  '006_templates': templates,
+  '007_campaigns': campaigns,
 };

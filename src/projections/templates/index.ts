@@ -1,0 +1,4 @@
+import type { Projection } from '../runner/projectionRunner.js';
+
+/** The templates slice's projections, run by the projector role. */
+export const templatesProjections: readonly Projection[] = [];

@@ -1,0 +1,3 @@
+/** Read-model tables of the templates slice; part of the one Database interface (src/projections/db/schema.ts). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by the templates slice
+export interface TemplateTables {}
