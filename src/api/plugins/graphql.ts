@@ -14,6 +14,11 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
     app.addHook('onRoute', (route) => {
       if (route.url === '/graphiql' || route.url.startsWith('/graphiql/')) route.config = { ...route.config, public: true };
     });
+    // GraphQL over HTTP allows `"extensions": null`; mercurius' body schema only accepts an object there.
+    app.addHook('preValidation', async (request) => {
+      const body = request.body as { extensions?: unknown } | null;
+      if (request.method === 'POST' && body !== null && typeof body === 'object' && body.extensions === null) delete body.extensions;
+    });
     const { typeDefs, resolvers } = mergeSlices();
     await app.register(mercurius, {
       schema: typeDefs,
