@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   CONFLICT: { httpStatus: 409, retryable: true },
   INVALID_TRANSITION: { httpStatus: 409, retryable: false },
   READ_MODEL_BEHIND: { httpStatus: 503, retryable: true },
+  QUERY_TOO_COMPLEX: { httpStatus: 400, retryable: false },
   INVALID_EVENT: { httpStatus: 400, retryable: false },
   EVENT_STORE_UNAVAILABLE: { httpStatus: 503, retryable: true },
   INTERNAL: { httpStatus: 500, retryable: false },

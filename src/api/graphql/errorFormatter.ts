@@ -27,7 +27,20 @@ export function formatGraphQLErrors(
 function expand(error: GraphQLError): GraphQLError[] {
   const inner = (error.originalError as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(inner)) return [error];
-  return inner.map((e: unknown) => (e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e))));
+  return inner.map((e: unknown) => {
+    if (e instanceof GraphQLError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    // mercurius' depth limit (queryDepth) reports itself as a 500-status FastifyError; it is the client's query.
+    const depth = (e as { code?: unknown } | null)?.code === 'MER_ERR_GQL_QUERY_DEPTH';
+    return new GraphQLError(message, depth ? { extensions: { code: 'QUERY_TOO_COMPLEX' } } : {});
+  });
+}
+
+/** graphql-js (or one of our validation rules, which may set a known code) rejecting the document or its variables. */
+function documentError(error: GraphQLError): MappedError {
+  const code = error.extensions?.code;
+  const known = typeof code === 'string' && code !== 'INTERNAL' && Object.hasOwn(ERROR_CODES, code) ? (code as keyof typeof ERROR_CODES) : 'BAD_USER_INPUT';
+  return { code: known, httpStatus: ERROR_CODES[known].httpStatus, message: error.message, retryable: false };
 }
 
 function formatOne(error: GraphQLError, log: FastifyBaseLogger): { error: GraphQLFormattedError; httpStatus: number } {
@@ -35,9 +48,7 @@ function formatOne(error: GraphQLError, log: FastifyBaseLogger): { error: GraphQ
   // Without a cause (or caused by another GraphQLError) it is graphql-js rejecting the document or its
   // variables: the message describes the client's request.
   const mapped: MappedError =
-    original === undefined || original instanceof GraphQLError
-      ? { code: 'BAD_USER_INPUT', httpStatus: ERROR_CODES.BAD_USER_INPUT.httpStatus, message: error.message, retryable: false }
-      : mapError(original);
+    original === undefined || original instanceof GraphQLError ? documentError(error) : mapError(original);
   if (isServerError(mapped)) log.error({ err: original ?? error, path: error.path }, 'GraphQL error');
   else log.debug({ code: mapped.code, message: error.message, path: error.path }, 'GraphQL request rejected');
   const field = mapped.details?.field;

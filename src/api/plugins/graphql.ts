@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import mercurius from 'mercurius';
 import type { ServerDeps } from '../deps.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { complexityLimit } from '../graphql/complexity.js';
 import { formatGraphQLErrors } from '../graphql/errorFormatter.js';
 import { mergeSlices } from '../graphql/schema.js';
 
@@ -26,6 +27,7 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
       path: '/graphql',
       graphiql,
       queryDepth: MAX_QUERY_DEPTH,
+      validationRules: [complexityLimit()],
       errorFormatter: formatGraphQLErrors,
       context: (request): GraphQLContext => ({
         principal: request.principal,

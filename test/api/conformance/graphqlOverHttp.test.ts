@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const authenticatedFetch = (input: RequestInfo | URL, init: RequestInit = {}) => {
+const authenticatedFetch = (input: string | URL | Request, init: RequestInit = {}) => {
   const headers = new Headers(init.headers);
   headers.set('authorization', `Bearer ${key}`);
   return fetch(input, { ...init, headers });
