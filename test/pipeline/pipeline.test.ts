@@ -14,6 +14,8 @@ import { activityProjection } from '../../src/projections/activity/projection.js
 import { ProjectionRunner } from '../../src/projections/runner/projectionRunner.js';
 import { gql, seedWorkspace, useApiTestEnv, type ApiTestEnv, type SeededWorkspace } from '../api/support.js';
 import { uniquePrefix } from '../support/nats.js';
+import { subscribe } from '../support/graphqlWs.js';
+import { loadConfig } from '../../src/infra/config.js';
 
 type Note = { status: 'none' } | { status: 'written' };
 const notes: Decider<{ text: string }, Note, { type: 'NoteWritten'; data: { text: string } }> = {
@@ -32,11 +34,13 @@ let other: SeededWorkspace;
 beforeAll(async () => {
   env = await useApiTestEnv('pipeline');
   const prefix = uniquePrefix('pipeline');
+  env = { ...env, deps: { ...env.deps, config: loadConfig({ NODE_ENV: 'test', NATS_PREFIX: prefix }) } };
   relay = new Relay({ store: env.eventStore, db: env.db, pool: env.pool, nats: env.nats, prefix, logger: silentLogger, checkpointEveryMs: 20 });
   runner = new ProjectionRunner({ projection: activityProjection, db: env.db, pool: env.pool, nats: env.nats, prefix, store: env.eventStore, logger: silentLogger });
   relay.start();
   runner.start();
   app = await buildServer(env.deps);
+  await app.listen({ port: 0, host: '127.0.0.1' });
   acme = await seedWorkspace(env.db);
   other = await seedWorkspace(env.db);
 });
@@ -79,8 +83,42 @@ describe('command → event store → relay → JetStream → projector → Grap
     const head = await env.eventStore.headPosition();
     await gql(app, acme.keys.admin.key, ACTIVITY, { position: String(head) });
     const response = await gql(app, acme.keys.admin.key, '{ projections { name checkpoint lag } }');
-    expect(response.body.data!.projections).toEqual([{ name: 'activity', checkpoint: String(head), lag: '0' }]);
+    const projections = response.body.data!.projections as { name: string }[];
+    expect(projections.find((p) => p.name === 'activity')).toEqual({ name: 'activity', checkpoint: String(head), lag: '0' });
     const denied = await gql(app, acme.keys.marketer.key, '{ projections { name } }');
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('live updates over a GraphQL subscription (WebSocket, fed by NATS change notices)', () => {
+  const wsUrl = () => {
+    const address = app.server.address();
+    return `ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/graphql`;
+  };
+  const SUBSCRIPTION = 'subscription($category: String) { activityAppended(category: $category) { eventType streamId } }';
+  const write = (streamId: string, workspaceId: string) =>
+    handleCommand(env.eventStore, notes, streamId, { text: 'live' }, { commandId: randomUUID(), correlationId: randomUUID(), causationId: null, actor: 'apikey:x', workspaceId });
+
+  it('pushes the workspace\'s new events to a subscriber authenticated in connection_init, filtered by category', async () => {
+    const live = await subscribe(wsUrl(), SUBSCRIPTION, { category: 'note' }, { authorization: `Bearer ${acme.keys.auditor.key}` });
+    const other = await subscribe(wsUrl(), SUBSCRIPTION, {}, {}, { authorization: `Bearer ${other_key()}` });
+    const streamId = `note-${randomUUID()}`;
+    await write(`memo-${randomUUID()}`, acme.workspaceId); // another category: filtered out
+    await write(streamId, acme.workspaceId);
+    const [first] = await live.waitFor(1);
+    expect(first).toEqual({ data: { activityAppended: [{ eventType: 'NoteWritten', streamId }] } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(live.received).toHaveLength(1);
+    expect(other.received).toEqual([]); // another workspace hears nothing
+    await live.close();
+    await other.close();
+  });
+
+  it('refuses a connection_init with a bad key', async () => {
+    await expect(subscribe(wsUrl(), SUBSCRIPTION, {}, { authorization: 'Bearer mk_forged' })).rejects.toThrow(/closed/);
+  });
+});
+
+function other_key(): string {
+  return other.keys.auditor.key;
+}

@@ -1,7 +1,10 @@
-import { listActivity, type ActivityRow } from '../../projections/activity/queries.js';
+import mercurius from 'mercurius';
+import { listActivity, listActivityAt, type ActivityRow } from '../../projections/activity/queries.js';
+import { categoryOf } from '../../eventstore/port.js';
+import { changesSubject, type ChangeNotice } from '../../projections/runner/changes.js';
 import { awaitReadModel } from './consistency.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from './connection.js';
-import { requirePermission, type GraphQLContext, type GraphQLSlice } from './context.js';
+import { requirePermission, type GraphQLContext, type GraphQLSlice, type SubscriptionContext } from './context.js';
 
 const typeDefs = /* GraphQL */ `
   "One event in the workspace's log: who did what to which stream, and when."
@@ -35,6 +38,11 @@ const typeDefs = /* GraphQL */ `
     includes that mutation's events (read-your-writes).
     """
     activity(first: Int = 50, after: String, category: String, streamId: String, consistentWith: BigInt): ActivityConnection!
+  }
+
+  type Subscription {
+    "The workspace's new events as the activity read model applies them (optionally of one category)."
+    activityAppended(category: String): [ActivityEvent!]!
   }
 `;
 
@@ -80,6 +88,25 @@ export const activitySlice: GraphQLSlice = {
           limit: pageSize(args.first),
         });
         return toConnection(page.rows, page.hasNextPage, (row) => encodeCursor(row.position), activityNode);
+      },
+    },
+    Subscription: {
+      activityAppended: {
+        subscribe: mercurius.withFilter(
+          (_: unknown, __: unknown, ctx: SubscriptionContext) => {
+            const principal = requirePermission(ctx, 'read');
+            return ctx.pubsub.subscribe(changesSubject(ctx.deps.config.natsPrefix, 'activity', principal.workspaceId, '>'));
+          },
+          (notice: ChangeNotice, args: unknown) => {
+            const category = (args as { category?: string | null }).category;
+            return category == null || categoryOf(notice.streamId) === category;
+          },
+        ),
+        resolve: async (notice: ChangeNotice, _: unknown, ctx: SubscriptionContext) => {
+          const principal = requirePermission(ctx, 'read');
+          const rows = await listActivityAt(ctx.deps.db, principal.workspaceId, notice.positions);
+          return rows.map(activityNode);
+        },
       },
     },
   },

@@ -31,7 +31,18 @@ export function requirePermission(context: GraphQLContext, action: Action): Prin
  */
 export type FieldResolver = (parent: never, args: never, context: GraphQLContext) => unknown;
 
-export type Resolvers = Record<string, Record<string, FieldResolver> | GraphQLScalarType>;
+/** A field of `type Subscription`: `subscribe` returns the event stream, `resolve` maps one event to the field's value. */
+export interface SubscriptionResolver {
+  readonly subscribe: (parent: never, args: never, context: SubscriptionContext, info: never) => unknown;
+  readonly resolve?: (payload: never, args: never, context: SubscriptionContext) => unknown;
+}
+
+/** A subscription's context: the request context plus mercurius' pubsub (NATS, see natsPubSub.ts). */
+export interface SubscriptionContext extends GraphQLContext {
+  readonly pubsub: { subscribe(topic: string | string[]): Promise<AsyncIterable<unknown>> };
+}
+
+export type Resolvers = Record<string, Record<string, FieldResolver | SubscriptionResolver> | GraphQLScalarType>;
 
 /** One vertical slice of the API: SDL (may `extend type Query`/`Mutation`) and its resolvers. */
 export interface GraphQLSlice {

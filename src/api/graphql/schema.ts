@@ -1,5 +1,5 @@
 import { GraphQLScalarType } from 'graphql';
-import type { FieldResolver, GraphQLSlice, Resolvers } from './context.js';
+import type { FieldResolver, GraphQLSlice, Resolvers, SubscriptionResolver } from './context.js';
 import { activitySlice } from './activity.js';
 import { commandsSlice } from './commands.js';
 import { contactsSlice } from './contacts.js';
@@ -23,7 +23,7 @@ export interface MergedSchema {
 
 /** Concatenates the slices' SDL and merges their resolvers; two slices resolving the same field is an error. */
 export function mergeSlices(slices: readonly GraphQLSlice[] = SLICES): MergedSchema {
-  const resolvers: Record<string, Record<string, FieldResolver> | GraphQLScalarType> = {};
+  const resolvers: Record<string, Record<string, FieldResolver | SubscriptionResolver> | GraphQLScalarType> = {};
   for (const slice of slices) {
     for (const [typeName, typeResolvers] of Object.entries(slice.resolvers)) {
       const existing = resolvers[typeName];
@@ -41,6 +41,6 @@ export function mergeSlices(slices: readonly GraphQLSlice[] = SLICES): MergedSch
   return { typeDefs: slices.map((s) => s.typeDefs), resolvers };
 }
 
-function isScalar(value: Record<string, FieldResolver> | GraphQLScalarType): value is GraphQLScalarType {
+function isScalar(value: Record<string, FieldResolver | SubscriptionResolver> | GraphQLScalarType): value is GraphQLScalarType {
   return value instanceof GraphQLScalarType;
 }

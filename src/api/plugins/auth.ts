@@ -24,6 +24,9 @@ export const authPlugin = fp<{ db: Kysely<Database> }>(
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config.public === true) return;
+      // A browser cannot set headers on a WebSocket: a GraphQL subscription may instead send its key in the
+      // connection_init payload, checked by the graphql plugin's onConnect before any operation runs.
+      if (request.headers.authorization === undefined && request.headers.upgrade?.toLowerCase() === 'websocket') return;
       const match = BEARER.exec(request.headers.authorization ?? '');
       const principal = match?.[1] === undefined ? null : await authenticate(db, match[1]);
       if (principal === null) throw unauthenticated();

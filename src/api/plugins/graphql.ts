@@ -5,6 +5,8 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { complexityLimit } from '../graphql/complexity.js';
 import { formatGraphQLErrors } from '../graphql/errorFormatter.js';
 import { mergeSlices } from '../graphql/schema.js';
+import { NatsPubSub } from '../graphql/natsPubSub.js';
+import { authenticate } from '../iam/authenticate.js';
 
 const MAX_QUERY_DEPTH = 12;
 
@@ -35,6 +37,18 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
         logger: request.log,
         deps,
       }),
+      subscription: {
+        pubsub: new NatsPubSub(deps.nats),
+        context: (_socket, request): GraphQLContext => ({ principal: request.principal, correlationId: request.correlationId, logger: request.log, deps }),
+        // `{ "authorization": "Bearer <key>" }` in connection_init; a bad key closes the connection.
+        onConnect: async ({ payload }) => {
+          const header = (payload as { authorization?: unknown; Authorization?: unknown } | null)?.authorization ?? (payload as { Authorization?: unknown } | null)?.Authorization;
+          if (header === undefined) return true;
+          const key = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+          const principal = key === undefined ? null : await authenticate(deps.db, key);
+          return principal === null ? false : { principal };
+        },
+      },
     });
   },
   { name: 'graphql', fastify: '5.x', dependencies: ['correlation', 'auth'] },

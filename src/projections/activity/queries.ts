@@ -12,6 +12,12 @@ export interface ActivityFilter {
   readonly limit: number;
 }
 
+/** The rows at these positions (of one workspace), oldest first. */
+export async function listActivityAt(db: Kysely<Database>, workspaceId: string, positions: readonly string[]): Promise<ActivityRow[]> {
+  if (positions.length === 0) return [];
+  return db.selectFrom('activity_events').selectAll().where('workspace_id', '=', workspaceId).where('position', 'in', positions).orderBy('position').execute();
+}
+
 /** Newest first, one page plus one row to tell whether there is a next page. */
 export async function listActivity(db: Kysely<Database>, filter: ActivityFilter): Promise<{ rows: ActivityRow[]; hasNextPage: boolean }> {
   let query = db.selectFrom('activity_events').selectAll().where('workspace_id', '=', filter.workspaceId);

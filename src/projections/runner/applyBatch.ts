@@ -27,7 +27,13 @@ interface BatchContext {
  * store first (a gap in NATS). The batch is first tried without savepoints; if an event throws, it is redone
  * with one savepoint per event so that only the poison event is parked, with its error.
  */
-export async function applyBatch(context: BatchContext, published: readonly PublishedEvent[]): Promise<{ checkpoint: bigint | null }> {
+export interface BatchResult {
+  readonly checkpoint: bigint | null;
+  /** Events this batch applied for the first time (redeliveries excluded; backfilled ones included). */
+  readonly applied: readonly RecordedEvent[];
+}
+
+export async function applyBatch(context: BatchContext, published: readonly PublishedEvent[]): Promise<BatchResult> {
   try {
     return await applyInTransaction(context, published, false);
   } catch (error) {
@@ -42,13 +48,14 @@ class ProjectionFailure extends Error {
   }
 }
 
-async function applyInTransaction(context: BatchContext, published: readonly PublishedEvent[], isolateFailures: boolean) {
+async function applyInTransaction(context: BatchContext, published: readonly PublishedEvent[], isolateFailures: boolean): Promise<BatchResult> {
   const { projection, db } = context;
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
     const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
     let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
     const startedAt = checkpoint;
+    const applied: RecordedEvent[] = [];
 
     const traced = context.log.isLevelEnabled('debug');
     const applyOne = async (event: RecordedEvent) => {
@@ -64,6 +71,7 @@ async function applyInTransaction(context: BatchContext, published: readonly Pub
         }
       }
       checkpoint = event.position;
+      applied.push(event);
     };
 
     for (const { event, previous } of published) {
@@ -77,7 +85,7 @@ async function applyInTransaction(context: BatchContext, published: readonly Pub
     if (checkpoint !== startedAt) {
       await trx.updateTable('projection_checkpoints').set({ position: String(checkpoint), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
     }
-    return { checkpoint };
+    return { checkpoint, applied };
   });
 }
 

@@ -9,6 +9,7 @@ import { Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import { applyBatch, type Projection } from './applyBatch.js';
+import { announceChanges } from './changes.js';
 
 export type { Projection } from './applyBatch.js';
 
@@ -153,6 +154,7 @@ export class ProjectionRunner {
       }
     }
     const result = await applyBatch({ ...this.options, log: this.log }, published);
+    announceChanges(this.options.nats, this.options.prefix, this.name, result.applied);
     this.state.checkpoint = result.checkpoint;
     this.state.lastBatchAt = new Date();
     this.state.lastError = null;
