@@ -9,6 +9,8 @@ import { createEsdbEventStore } from '../eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from '../eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../eventstore/postgres/index.js';
 import { Relay } from '../eventstore/relay/relay.js';
+import { instrumentEventStore } from '../eventstore/instrumented.js';
+import { registerLagGauges } from '../projections/runner/lagMetrics.js';
 import { ConfigError, loadConfig, redact, type Config } from '../infra/config.js';
 import { resolveDatabase } from '../infra/database.js';
 import { createLogger, type Logger } from '../infra/logger.js';
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     cleanups.push(() => pool.end());
     const db = createKysely<Database>(pool);
     await migrateReadModels(db);
-    const eventStore = await openEventStore(config, pool);
+    const eventStore = instrumentEventStore(await openEventStore(config, pool));
     cleanups.push(() => eventStore.close());
 
     const nats = await connect({ servers: natsServer.url, name: `marketing-engine:${config.roles.join('+')}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
@@ -103,6 +105,7 @@ interface WorkerDeps {
 function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
   const prefix = config.natsPrefix;
+  registerLagGauges({ store: deps.eventStore, db: deps.db, relayCheckpointKey: `${prefix}/default`, projections: PROJECTIONS.map((p) => p.name) });
   if (config.roles.includes('relay')) {
     const relay = new Relay({ store: deps.eventStore, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, logger: deps.logger });
     relay.start();

@@ -5,13 +5,14 @@ import { CORRELATION_LOG_LABEL, correlationIdOf, correlationPlugin } from './plu
 import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
+import { metricsPlugin } from './plugins/metrics.js';
 
 export type { ReadinessCheck, ServerDeps } from './deps.js';
 
 /** Larger request bodies are refused with 413 before they are parsed. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-const PROBE_URLS = new Set(['/health', '/ready']);
+const PROBE_URLS = new Set(['/health', '/ready', '/metrics']);
 
 /**
  * The configured API, ready for `inject` or `listen` (only main.ts listens). Each plugin is loaded before this
@@ -35,6 +36,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(correlationPlugin);
   await app.register(authPlugin, { db: deps.db });
   await app.register(healthPlugin, { deps });
+  await app.register(metricsPlugin);
   await app.register(graphqlPlugin, { deps });
   return app;
 }

@@ -19,7 +19,7 @@ export async function subscribe(url: string, query: string, variables: Record<st
   const received: unknown[] = [];
   const errors: unknown[] = [];
   const waiters: (() => void)[] = [];
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  const closed = new Promise<number>((resolve) => socket.on("close", (code: number) => resolve(code)));
   const acked = new Promise<void>((resolve, reject) => {
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: init })));
     socket.on('message', (raw) => {

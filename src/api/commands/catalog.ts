@@ -4,7 +4,8 @@ import type { CommandContext } from '../../domain/shared/decider.js';
 import type { EventStore } from '../../eventstore/port.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../../projections/db/schema.js';
-import { forbidden, ValidationError } from '../errors.js';
+import { commandDuration, commandsTotal } from '../../infra/metrics.js';
+import { forbidden, mapError, ValidationError } from '../errors.js';
 import { can, type Action } from '../iam/permissions.js';
 import type { Principal } from '../iam/principal.js';
 
@@ -75,7 +76,17 @@ export async function dispatchCommand<Input>(deps: CommandDeps, definition: Comm
     workspaceId: call.principal.workspaceId,
     now: deps.now(),
   };
-  const outcome = await definition.execute(deps, input, context);
+  const stopTimer = commandDuration.startTimer({ command: definition.name });
+  let outcome: CommandOutcome;
+  try {
+    outcome = await definition.execute(deps, input, context);
+  } catch (error) {
+    commandsTotal.inc({ command: definition.name, outcome: mapError(error).code });
+    throw error;
+  } finally {
+    stopTimer();
+  }
+  commandsTotal.inc({ command: definition.name, outcome: outcome.duplicate ? 'duplicate' : 'ok' });
   deps.logger.info({ command: definition.name, commandId: context.commandId, correlationId: context.correlationId, streamId: outcome.streamId, duplicate: outcome.duplicate }, 'command handled');
   return outcome;
 }

@@ -9,6 +9,7 @@ import type { Database } from '../../projections/db/schema.js';
 import { eventSubject, HEADER_POSITION, HEADER_PREVIOUS_POSITION, toWire } from '../envelope.js';
 import type { EventStore, RecordedEvent, Subscription } from '../port.js';
 import { readRelayCheckpoint, writeRelayCheckpoint } from './checkpoint.js';
+import { relayPublished } from '../../infra/metrics.js';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -160,6 +161,7 @@ export class Relay {
         const ack = this.js.publish(eventSubject(prefix, event), JSON.stringify(toWire(event)), { msgID: event.id, headers });
         ack.catch(() => {}); // observed in flush; this only prevents an unhandled-rejection warning meanwhile
         inFlight.push({ position: event.position, ack });
+        relayPublished.inc();
         previous = event.position;
         this.state.lastPublished = event.position;
         if (this.options.afterPublish !== undefined) await this.options.afterPublish(event);

@@ -3,6 +3,7 @@ import { toWire } from '../../eventstore/envelope.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import type { Logger } from '../../infra/logger.js';
 import { isConnectionError } from '../../infra/postgres.js';
+import { projectionParked } from '../../infra/metrics.js';
 import type { Database } from '../db/schema.js';
 import type { PublishedEvent } from './projectionRunner.js';
 
@@ -98,6 +99,7 @@ async function applyIsolated(context: BatchContext, trx: Transaction<Database>, 
     if (isConnectionError(error)) throw error;
     await sql`ROLLBACK TO SAVEPOINT projection_event`.execute(trx);
     const message = error instanceof Error ? error.message : String(error);
+    projectionParked.inc({ projection: context.projection.name });
     context.log.error({ err: error, eventId: event.id, eventType: event.type, position: String(event.position), correlationId: event.metadata.correlationId }, 'poison event parked');
     await trx
       .insertInto('projection_parked_events')

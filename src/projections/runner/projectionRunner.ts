@@ -10,6 +10,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import { applyBatch, type Projection } from './applyBatch.js';
 import { announceChanges } from './changes.js';
+import { projectionApplied } from '../../infra/metrics.js';
 
 export type { Projection } from './applyBatch.js';
 
@@ -155,6 +156,7 @@ export class ProjectionRunner {
     }
     const result = await applyBatch({ ...this.options, log: this.log }, published);
     announceChanges(this.options.nats, this.options.prefix, this.name, result.applied);
+    projectionApplied.inc({ projection: this.name }, result.applied.length);
     this.state.checkpoint = result.checkpoint;
     this.state.lastBatchAt = new Date();
     this.state.lastError = null;
