@@ -6,6 +6,8 @@ import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { trackingPlugin } from './http/tracking.js';
+import { bouncesPlugin } from './http/bounces.js';
 
 export type { ReadinessCheck, ServerDeps } from './deps.js';
 
@@ -35,6 +37,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(correlationPlugin);
   await app.register(authPlugin, { db: deps.db });
+  await app.register(trackingPlugin, { deps });
+  await app.register(bouncesPlugin, { deps });
   await app.register(healthPlugin, { deps });
   await app.register(metricsPlugin);
   await app.register(graphqlPlugin, { deps });

@@ -4,21 +4,21 @@ import type { GraphQLSlice } from '../../src/api/graphql/context.js';
 import { BigIntScalar, DateTimeScalar } from '../../src/api/graphql/scalars.js';
 import { mergeSlices, SLICES } from '../../src/api/graphql/schema.js';
 
-const campaignsSlice: GraphQLSlice = {
-  name: 'campaigns',
-  typeDefs: 'extend type Query { campaignCount: Int! }\nextend type Mutation { pauseCampaign(id: ID!): BigInt! }',
-  resolvers: { Query: { campaignCount: () => 0 }, Mutation: { pauseCampaign: () => 1n } },
+const extraSlice: GraphQLSlice = {
+  name: 'extra',
+  typeDefs: 'extend type Query { extraCount: Int! }\nextend type Mutation { pauseExtra(id: ID!): BigInt! }',
+  resolvers: { Query: { extraCount: () => 0 }, Mutation: { pauseExtra: () => 1n } },
 };
 
 describe('GraphQL schema', () => {
   it('merges slices that extend Query and Mutation', () => {
-    const merged = mergeSlices([...SLICES, campaignsSlice]);
+    const merged = mergeSlices([...SLICES, extraSlice]);
     const sdl = printSchema(buildSchema(merged.typeDefs.join('\n')));
-    expect(sdl).toMatch(/type Query \{[^}]*apiKeys[^}]*campaignCount: Int!/s);
-    expect(sdl).toMatch(/type Mutation \{[^}]*revokeApiKey[^}]*pauseCampaign/s);
+    expect(sdl).toMatch(/type Query \{[^}]*apiKeys[^}]*extraCount: Int!/s);
+    expect(sdl).toMatch(/type Mutation \{[^}]*revokeApiKey[^}]*pauseExtra/s);
     const base = Object.keys(mergeSlices(SLICES).resolvers.Query!);
     expect(base).toEqual(expect.arrayContaining(['me', 'workspace', 'apiKeys']));
-    expect(Object.keys(merged.resolvers.Query!)).toEqual([...base, 'campaignCount']);
+    expect(Object.keys(merged.resolvers.Query!)).toEqual([...base, 'extraCount']);
     expect(merged.resolvers.BigInt).toBeInstanceOf(GraphQLScalarType);
   });
 

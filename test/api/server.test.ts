@@ -195,7 +195,7 @@ describe('GraphiQL', () => {
   });
 
   it('is not served in production', async () => {
-    const config = { ...env.config, nodeEnv: 'production' };
+    const config = { ...env.config, nodeEnv: 'production', trackingSecret: 'a-production-secret-of-at-least-32-characters' };
     const response = await withServer({ config }, (server) =>
       server.inject({ method: 'GET', url: '/graphiql', headers: { authorization: `Bearer ${ws.keys.admin.key}` } }),
     );

@@ -1,0 +1,150 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/infra/logger.js';
+import { deliverBatch } from '../../../src/sagas/delivery/deliver.js';
+import { DeliveryLedger, noReconciler } from '../../../src/sagas/delivery/ledger.js';
+import { createSmtpSender } from '../../../src/sagas/delivery/smtpSender.js';
+import { useSmtpSink } from '../../support/smtpSink.js';
+import { recipients, render, useDeliveryTestEnv } from './fixtures.js';
+
+const env = await useDeliveryTestEnv('delivery_ledger');
+const sink = await useSmtpSink();
+const { ledger } = env;
+const content = { campaignRevision: 1, templateId: 't', templateVersion: 1, subject: 's', contentHash: 'h' };
+
+describe('delivery ledger', () => {
+  it('enqueue is idempotent: re-running never duplicates a recipient', async () => {
+    const audience = recipients(5);
+    expect(await ledger.enqueue(audience)).toBe(5);
+    expect(await ledger.enqueue(audience)).toBe(0);
+    expect(await ledger.enqueue([...audience, ...recipients(1, { campaignId: audience[0]!.campaignId })])).toBe(1);
+    expect(await ledger.countByStatus(audience[0]!.campaignId)).toMatchObject({ pending: 6 });
+  });
+
+  it('two concurrent claimers never share a row (FOR UPDATE SKIP LOCKED)', async () => {
+    const audience = recipients(300);
+    await ledger.enqueue(audience);
+    const campaignId = audience[0]!.campaignId;
+    // Separate ledger instances on the same pool: each claim is its own statement on its own connection.
+    const claimer = async (workerId: string) => {
+      const own = new DeliveryLedger(env.db);
+      const keys: string[] = [];
+      for (;;) {
+        const batch = await own.claimBatch(campaignId, 7, workerId);
+        if (batch.length === 0) return keys;
+        expect(batch.every((r) => r.claimed_by === workerId)).toBe(true);
+        keys.push(...batch.map((r) => r.idempotency_key));
+      }
+    };
+    const [a, b, c] = await Promise.all([claimer('worker-a'), claimer('worker-b'), claimer('worker-c')]);
+    const all = [...a!, ...b!, ...c!];
+    expect(all).toHaveLength(300);
+    expect(new Set(all).size).toBe(300);
+    expect(Math.min(a!.length, b!.length, c!.length)).toBeGreaterThan(0);
+  });
+
+  it('the pre-send mark only succeeds for a pending row claimed by this worker', async () => {
+    const [r] = recipients(1);
+    await ledger.enqueue([r!]);
+    const [row] = await ledger.claimBatch(r!.campaignId, 10, 'owner');
+    expect(await ledger.markSending(row!.idempotency_key, 'intruder', content)).toBe(false);
+    expect(await ledger.markSending(row!.idempotency_key, 'owner', content)).toBe(true);
+    expect(await ledger.markSending(row!.idempotency_key, 'owner', content)).toBe(false);
+    expect(await ledger.claimBatch(r!.campaignId, 10, 'other')).toEqual([]);
+    expect(await ledger.markSent(row!.idempotency_key)).toBe(true);
+    expect(await ledger.markSent(row!.idempotency_key)).toBe(false);
+    expect((await ledger.get(row!.idempotency_key))!).toMatchObject({ status: 'sent', attempts: 1, smtp_code: 250 });
+  });
+
+  it('an expired claim is taken over by another worker, and the old owner can no longer mark it', async () => {
+    const [r] = recipients(1);
+    await ledger.enqueue([r!]);
+    await ledger.claimBatch(r!.campaignId, 1, 'slow-worker');
+    const [taken] = await ledger.claimBatch(r!.campaignId, 1, 'new-worker', 0);
+    expect(taken?.claimed_by).toBe('new-worker');
+    expect(await ledger.markSending(taken!.idempotency_key, 'slow-worker', content)).toBe(false);
+  });
+});
+
+describe('crash windows, closed by reconciliation by Message-ID', () => {
+  const sender = createSmtpSender({ smtpUrl: sink.url, logger: silentLogger, ratePerSecond: 1_000, backoffBaseMs: 5 });
+  afterAll(() => sender.close());
+
+  it('rows left in sending: accepted → sent, not accepted → resent exactly once', async () => {
+    const audience = recipients(4);
+    const [acceptedBeforeCrash, crashedBeforeSmtp] = audience;
+    const campaignId = audience[0]!.campaignId;
+    await ledger.enqueue(audience);
+    // A worker claims everything, then dies: one row after SMTP accepted it, one right after the pre-send mark.
+    const claimed = await ledger.claimBatch(campaignId, 10, 'doomed-worker');
+    const rowOf = (email: string) => claimed.find((r) => r.email === email)!;
+    const first = rowOf(acceptedBeforeCrash!.email);
+    expect(await ledger.markSending(first.idempotency_key, 'doomed-worker', content)).toBe(true);
+    expect((await sender.send((await render(first)).message)).accepted).toBe(true);
+    const second = rowOf(crashedBeforeSmtp!.email);
+    expect(await ledger.markSending(second.idempotency_key, 'doomed-worker', content)).toBe(true);
+    // (crash)
+
+    // A fresh 'sending' row is not touched: its worker might still be sending.
+    expect(await ledger.reconcileSending(sink.reconciler(), { campaignId, staleAfterMs: 60_000 })).toEqual({ sent: [], requeued: [], unknown: [] });
+    const report = await ledger.reconcileSending(sink.reconciler(), { campaignId, staleAfterMs: 0 });
+    expect(report).toEqual({ sent: [first.idempotency_key], requeued: [second.idempotency_key], unknown: [] });
+
+    // The doomed worker's other claims expire; a new worker finishes the campaign.
+    await ledger.claimBatch(campaignId, 10, 'sweeper', 0).then((rows) => Promise.all(rows.map((r) => ledger.releaseClaim(r.idempotency_key, 'sweeper'))));
+    const round = await deliverBatch({ ledger, sender, campaignId, workerId: 'worker-2', batchSize: 10, render, logger: silentLogger });
+    expect(round).toMatchObject({ claimed: 3, sent: 3, inDoubt: 0 });
+    const again = await deliverBatch({ ledger, sender, campaignId, workerId: 'worker-3', batchSize: 10, render, logger: silentLogger });
+    expect(again.claimed).toBe(0);
+    expect(await ledger.reconcileSending(sink.reconciler(), { campaignId, staleAfterMs: 0 })).toEqual({ sent: [], requeued: [], unknown: [] });
+
+    for (const r of audience) expect(sink.countFor(r.email)).toBe(1);
+    expect(await ledger.countByStatus(campaignId)).toEqual({ pending: 0, sending: 0, sent: 4, failed: 0, unknown: 0 });
+  });
+
+  it("'unknown' (the provider cannot tell) is never resent, and is reported", async () => {
+    const [r] = recipients(1);
+    await ledger.enqueue([r!]);
+    const [row] = await ledger.claimBatch(r!.campaignId, 1, 'w');
+    await ledger.markSending(row!.idempotency_key, 'w', content);
+    const report = await ledger.reconcileSending(noReconciler, { campaignId: r!.campaignId, staleAfterMs: 0 });
+    expect(report.unknown).toEqual([row!.idempotency_key]);
+    const round = await deliverBatch({ ledger, sender, campaignId: r!.campaignId, workerId: 'w2', batchSize: 10, render, logger: silentLogger });
+    expect(round.claimed).toBe(0);
+    expect(sink.countFor(r!.email)).toBe(0);
+    expect((await ledger.get(row!.idempotency_key))!.status).toBe('unknown');
+    expect(await ledger.outcomesToRecord(r!.campaignId, 10)).toEqual([]);
+  });
+
+  it('records permanent failures, render failures, and puts rows back when the provider is down', async () => {
+    const audience = recipients(3);
+    const [ok, rejected, unrenderable] = audience;
+    const campaignId = ok!.campaignId;
+    sink.failRecipient(rejected!.email, 550);
+    await ledger.enqueue(audience);
+    const renderOrFail = async (row: Parameters<typeof render>[0]) => {
+      if (row.email === unrenderable!.email) throw new Error('Liquid error: undefined variable first_name');
+      return render(row);
+    };
+    const round = await deliverBatch({ ledger, sender, campaignId, workerId: 'w', batchSize: 10, render: renderOrFail, logger: silentLogger });
+    expect(round).toMatchObject({ claimed: 3, sent: 1, failed: 1, renderFailed: 1, requeued: 0 });
+    const failed = (await ledger.findByMessageId(ok!.workspaceId, [rejected!.messageId]))!;
+    expect(failed).toMatchObject({ status: 'failed', failure_kind: 'permanent', smtp_code: 550, attempts: 1 });
+    const notRendered = (await ledger.findByMessageId(ok!.workspaceId, [unrenderable!.messageId]))!;
+    expect(notRendered).toMatchObject({ status: 'failed', failure_kind: 'render', last_error: 'Liquid error: undefined variable first_name' });
+
+    const later = recipients(2);
+    await ledger.enqueue(later);
+    const down = createSmtpSender({ smtpUrl: sink.url, logger: silentLogger, maxAttempts: 1, circuit: { failureThreshold: 1 } });
+    await down.verify();
+    await sink.down();
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const outage = await deliverBatch({ ledger, sender: down, campaignId: later[0]!.campaignId, workerId: 'w', batchSize: 10, render, logger: silentLogger });
+      expect(outage).toMatchObject({ claimed: 2, sent: 0, requeued: 2, circuitOpen: true });
+      expect(await ledger.countByStatus(later[0]!.campaignId)).toMatchObject({ pending: 2, sending: 0 });
+    } finally {
+      await sink.up();
+      await down.close();
+    }
+  });
+});
