@@ -6,6 +6,7 @@ import * as contacts from './004_contacts.js';
 import * as segments from './005_segments.js';
 import * as templates from './006_templates.js';
 import * as campaigns from './007_campaigns.js';
+import * as deliveryLedger from './008_delivery_ledger.js';
 
 /** Read-side migrations, applied in key order by kysely's Migrator. Add new ones with the next number. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '005_segments': segments,
   '006_templates': templates,
   '007_campaigns': campaigns,
+  '008_delivery_ledger': deliveryLedger,
 };
