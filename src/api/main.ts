@@ -23,6 +23,7 @@ import { ProjectionRunner } from '../projections/runner/projectionRunner.js';
 import type { ReadinessCheck } from './deps.js';
 import { NatsCommandServer } from './commands/natsCommandServer.js';
 import { buildServer } from './server.js';
+import { CampaignScheduler } from '../sagas/scheduler/scheduler.js';
 
 type Cleanup = () => Promise<unknown>;
 
@@ -118,7 +119,11 @@ function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): Re
       cleanups.push(() => runner.stop());
     }
   }
-  if (config.roles.includes('saga')) deps.logger.info('saga role: no sagas are registered yet');
+  if (config.roles.includes('saga')) {
+    const scheduler = new CampaignScheduler({ store: deps.eventStore, db: deps.db, logger: deps.logger });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+  }
   return checks;
 }
 

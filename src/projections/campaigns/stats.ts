@@ -1,0 +1,193 @@
+import { sql, type Transaction } from 'kysely';
+import { upcastCampaignEvent } from '../../domain/campaigns/events.js';
+import type { RecordedEvent } from '../../eventstore/port.js';
+import type { Database } from '../db/schema.js';
+import type { Projection } from '../runner/projectionRunner.js';
+import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
+
+/**
+ * Campaign statistics, per campaign (variant key '') and per A/B variant: created at zero by CampaignCreated and
+ * CampaignVariantsDefined, then counted from the delivery events. The shapes below are what this projection reads
+ * (the delivery slice's src/domain/deliveries/events.ts writes them, in streams `email-<campaignId>_<contactId>`;
+ * any stream works). Every event's metadata workspaceId must be the campaign's, or it counts for nothing.
+ *
+ * - `AudienceFrozen { campaignId, audienceSize, variantSizes: { [variantKey]: number } | null, at }` sets
+ *   audience_size (the whole campaign's, and each variant's when given).
+ * - `EmailSent { campaignId, variantKey, contactId, messageId, sentAt | at, ... }` → sent + 1; remembers the
+ *   contact's variant.
+ * - `EmailDelivered { campaignId, variantKey?, contactId, at }` → delivered + 1.
+ * - `EmailOpened { campaignId, variantKey?, contactId, at }` → opened + 1; unique_opens + 1 on the contact's first.
+ * - `EmailClicked { campaignId, variantKey?, contactId, url, at }` → clicked + 1; unique_clicks + 1 on the first.
+ * - `EmailBounced { campaignId, contactId, kind: 'hard' | 'soft', at, ... }` → bounced + 1.
+ * - `EmailComplained { campaignId, contactId, at, ... }` → complained + 1.
+ * - `EmailFailed { campaignId, variantKey?, contactId, reason, at, ... }` and
+ *   `EmailRenderFailed { campaignId, variantKey?, contactId, reason, at }` → failed + 1.
+ * - `ContactUnsubscribed` (the contact's own event, stream `contact-<contactId>`) with
+ *   `source: 'one-click:<campaignId>' | 'link:<campaignId>'` → unsubscribed + 1, once per contact.
+ *
+ * `variantKey` is null (or absent) for a campaign without variants; when an event leaves it out, the variant the
+ * contact was sent (from its EmailSent) is counted. A delivery event without a uuid campaignId or a contactId
+ * throws (the runner parks it); an unsubscribe from another source is not a campaign's and is skipped.
+ */
+export const CAMPAIGN_STATS_PROJECTION = 'campaign_stats';
+
+export const DELIVERY_EVENT_TYPES = ['EmailSent', 'EmailDelivered', 'EmailOpened', 'EmailClicked', 'EmailBounced', 'EmailComplained', 'EmailFailed', 'EmailRenderFailed'] as const;
+export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
+
+export interface DeliveryEventData {
+  readonly campaignId: string;
+  readonly variantKey: string | null;
+  readonly contactId: string;
+  readonly at: string;
+}
+
+export interface AudienceFrozenData {
+  readonly campaignId: string;
+  readonly audienceSize: number;
+  readonly variantSizes: Readonly<Record<string, number>> | null;
+  readonly at: string;
+}
+
+const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
+  EmailSent: 'sent',
+  EmailDelivered: 'delivered',
+  EmailOpened: 'opened',
+  EmailClicked: 'clicked',
+  EmailBounced: 'bounced',
+  EmailComplained: 'complained',
+  EmailFailed: 'failed',
+  EmailRenderFailed: 'failed',
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UNSUBSCRIBE_SOURCE = /^(?:one-click|link):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+export const campaignStatsProjection: Projection = {
+  name: CAMPAIGN_STATS_PROJECTION,
+  eventTypes: ['CampaignCreated', 'CampaignVariantsDefined', 'AudienceFrozen', ...DELIVERY_EVENT_TYPES, 'ContactUnsubscribed'],
+  async apply(trx, event) {
+    if (event.type === 'CampaignCreated' || event.type === 'CampaignVariantsDefined') return createRows(trx, event);
+    if (event.type === 'AudienceFrozen') return freezeAudience(trx, event);
+    if (event.type === 'ContactUnsubscribed') return countUnsubscribe(trx, event);
+    return countDelivery(trx, event, deliveryData(event));
+  },
+};
+
+async function createRows(trx: Transaction<Database>, recorded: RecordedEvent): Promise<void> {
+  const event = upcastCampaignEvent(recorded, recorded.metadata.schemaVersion);
+  const campaignId = recorded.streamId.slice('campaign-'.length);
+  const keys = event.type === 'CampaignVariantsDefined' ? event.data.variants.map((v) => v.key) : [WHOLE_CAMPAIGN];
+  const workspaceId = recorded.metadata.workspaceId;
+  if (event.type === 'CampaignVariantsDefined') {
+    // Variants are defined before launch, so the rows of a replaced definition still count nothing.
+    await trx.deleteFrom('campaign_stats').where('campaign_id', '=', campaignId).where('variant_key', '<>', WHOLE_CAMPAIGN).where('variant_key', 'not in', keys).execute();
+  }
+  await trx
+    .insertInto('campaign_stats')
+    .values(keys.map((variant_key) => ({ campaign_id: campaignId, variant_key, workspace_id: workspaceId, updated_at: recorded.recordedAt })))
+    .onConflict((oc) => oc.columns(['campaign_id', 'variant_key']).doNothing())
+    .execute();
+}
+
+function deliveryData(event: RecordedEvent): DeliveryEventData {
+  const data = event.data as Partial<Record<keyof DeliveryEventData | 'sentAt', unknown>>;
+  const { campaignId, variantKey, contactId } = data;
+  if (typeof campaignId !== 'string' || !UUID.test(campaignId)) throw new Error(`${event.type} needs campaignId (a uuid)`);
+  if (variantKey != null && typeof variantKey !== 'string') throw new Error(`${event.type} has a variantKey that is not a string`);
+  if (typeof contactId !== 'string' || contactId === '') throw new Error(`${event.type} needs contactId`);
+  const at = [data.at, data.sentAt].find((t): t is string => typeof t === 'string') ?? event.recordedAt.toISOString();
+  return { campaignId, variantKey: variantKey ?? null, contactId, at };
+}
+
+/** Events name campaigns by id: only the campaign's own workspace may count for it. */
+async function isWorkspaceCampaign(trx: Transaction<Database>, event: RecordedEvent, campaignId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('campaign_stats')
+    .select('campaign_id')
+    .where('campaign_id', '=', campaignId)
+    .where('variant_key', '=', WHOLE_CAMPAIGN)
+    .where('workspace_id', '=', event.metadata.workspaceId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+async function countDelivery(trx: Transaction<Database>, event: RecordedEvent, data: DeliveryEventData): Promise<void> {
+  if (!(await isWorkspaceCampaign(trx, event, data.campaignId))) return;
+  const type = event.type as DeliveryEventType;
+  const counts: Partial<Record<StatsCounter, number>> = { [COUNTER_OF[type]]: 1 };
+  const firstTime = (column: 'sent_at' | 'opened_at' | 'clicked_at') => markEngagement(trx, event, data.campaignId, data.contactId, data.variantKey, column, data.at);
+  if (type === 'EmailSent') await firstTime('sent_at');
+  if (type === 'EmailOpened' && (await firstTime('opened_at'))) counts.unique_opens = 1;
+  if (type === 'EmailClicked' && (await firstTime('clicked_at'))) counts.unique_clicks = 1;
+  const variantKey = data.variantKey ?? (await sentVariant(trx, data.campaignId, data.contactId));
+  await bump(trx, event, data.campaignId, variantKey, counts);
+}
+
+/** The variant a contact was sent, for events that do not name it (bounces, complaints, unsubscribes). */
+async function sentVariant(trx: Transaction<Database>, campaignId: string, contactId: string): Promise<string | null> {
+  const row = await trx.selectFrom('campaign_engagement').select('variant_key').where('campaign_id', '=', campaignId).where('contact_id', '=', contactId).executeTakeFirst();
+  return row?.variant_key ?? null;
+}
+
+async function freezeAudience(trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
+  const { campaignId, audienceSize, variantSizes } = event.data as Partial<AudienceFrozenData>;
+  if (typeof campaignId !== 'string' || !UUID.test(campaignId) || typeof audienceSize !== 'number') throw new Error('AudienceFrozen needs campaignId (a uuid) and audienceSize');
+  if (!(await isWorkspaceCampaign(trx, event, campaignId))) return;
+  const sizes: [string, number][] = [[WHOLE_CAMPAIGN, audienceSize], ...Object.entries(variantSizes ?? {})];
+  for (const [variantKey, size] of sizes) {
+    await trx
+      .updateTable('campaign_stats')
+      .set({ audience_size: size, updated_at: event.recordedAt })
+      .where('campaign_id', '=', campaignId)
+      .where('variant_key', '=', variantKey)
+      .where('workspace_id', '=', event.metadata.workspaceId)
+      .execute();
+  }
+}
+
+async function countUnsubscribe(trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
+  const source = (event.data as { source?: unknown }).source;
+  const campaignId = typeof source === 'string' ? UNSUBSCRIBE_SOURCE.exec(source)?.[1] : undefined;
+  if (campaignId === undefined || !event.streamId.startsWith('contact-') || !(await isWorkspaceCampaign(trx, event, campaignId))) return;
+  const contactId = event.streamId.slice('contact-'.length);
+  const at = (event.data as { at?: unknown }).at;
+  if (!(await markEngagement(trx, event, campaignId, contactId, null, 'unsubscribed_at', typeof at === 'string' ? at : event.recordedAt.toISOString()))) return;
+  await bump(trx, event, campaignId, await sentVariant(trx, campaignId, contactId), { unsubscribed: 1 });
+}
+
+/**
+ * Records the contact's first `column` for the campaign; true when this was the first (so unique counters
+ * move once per contact). The variant key is kept from the first event that names one.
+ */
+async function markEngagement(
+  trx: Transaction<Database>,
+  event: RecordedEvent,
+  campaignId: string,
+  contactId: string,
+  variantKey: string | null,
+  column: 'sent_at' | 'opened_at' | 'clicked_at' | 'unsubscribed_at',
+  at: string,
+): Promise<boolean> {
+  const row = await trx
+    .insertInto('campaign_engagement')
+    .values({ campaign_id: campaignId, contact_id: contactId, workspace_id: event.metadata.workspaceId, variant_key: variantKey, [column]: at })
+    .onConflict((oc) =>
+      oc
+        .columns(['campaign_id', 'contact_id'])
+        .doUpdateSet({ [column]: at, variant_key: sql`coalesce(campaign_engagement.variant_key, excluded.variant_key)` })
+        .where(`campaign_engagement.${column}`, 'is', null)
+        .whereRef('campaign_engagement.workspace_id', '=', 'excluded.workspace_id'),
+    )
+    .returning('campaign_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Adds to the whole campaign's counters and the variant's, if the campaign is this event's workspace's. */
+async function bump(trx: Transaction<Database>, event: RecordedEvent, campaignId: string, variantKey: string | null, counts: Partial<Record<StatsCounter, number>>): Promise<void> {
+  const sets = STATS_COUNTERS.filter((c) => counts[c] !== undefined).map((c) => sql`${sql.ref(c)} = ${sql.ref(c)} + ${counts[c]!}`);
+  const keys = variantKey === null ? [WHOLE_CAMPAIGN] : [WHOLE_CAMPAIGN, variantKey];
+  await sql`
+    UPDATE campaign_stats SET ${sql.join(sets)}, updated_at = ${event.recordedAt}
+    WHERE campaign_id = ${campaignId}::uuid AND variant_key = ANY(${keys}::text[]) AND workspace_id = ${event.metadata.workspaceId}`.execute(trx);
+}
