@@ -5,21 +5,38 @@ import { afterAll } from 'vitest';
 
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
-/** A subject prefix unique to one test file: its JetStream streams and consumers are named after it. */
-export function uniquePrefix(label: string): string {
-  return `t${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 16)}${randomBytes(3).toString('hex')}`;
-}
-
-/** Connects to the machine's NATS and, after the file, deletes every JetStream stream named after `prefix`. */
-export async function useNats(prefix: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: TEST_NATS_URL, name: `test-${prefix}` });
-  afterAll(async () => {
+/**
+ * Prefixes made in this test file and connections opened by useNats. vitest ignores hooks registered inside
+ * another hook (these helpers are mostly called from beforeAll), so one file-level afterAll, registered when
+ * this module is first imported by the file, deletes the JetStream streams of every prefix and closes them.
+ */
+const prefixes = new Set<string>();
+const connections: NatsConnection[] = [];
+afterAll(async () => {
+  if (prefixes.size > 0) {
+    const nc = await connect({ servers: TEST_NATS_URL, name: 'test-cleanup' });
     const jsm = await jetstreamManager(nc);
+    const mine = [...prefixes].map((p) => p.toLowerCase());
     for await (const name of jsm.streams.names()) {
-      if (name.toLowerCase().startsWith(prefix.toLowerCase())) await jsm.streams.delete(name);
+      if (mine.some((p) => name.toLowerCase().startsWith(p))) await jsm.streams.delete(name).catch(() => {});
     }
     await nc.close();
-  });
+  }
+  await Promise.all(connections.splice(0).map((c) => c.close().catch(() => {})));
+});
+
+/** A subject prefix unique to one test file: its JetStream streams and consumers are named after it. */
+export function uniquePrefix(label: string): string {
+  const prefix = `t${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 16)}${randomBytes(3).toString('hex')}`;
+  prefixes.add(prefix);
+  return prefix;
+}
+
+/** Connects to the machine's NATS; after the file, the connection is closed and every stream of this file's prefixes deleted. */
+export async function useNats(prefix: string): Promise<NatsConnection> {
+  prefixes.add(prefix);
+  const nc = await connect({ servers: TEST_NATS_URL, name: `test-${prefix}` });
+  connections.push(nc);
   return nc;
 }
 

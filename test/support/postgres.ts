@@ -41,9 +41,19 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Databases made by useTestDatabase in this test file. vitest ignores hooks registered inside another hook
+ * (useTestDatabase is mostly called from beforeAll), so one file-level afterAll, registered when this module is
+ * first imported by the file, drops them all.
+ */
+const created: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((db) => db.drop()));
+});
+
 /** createTestDatabase + drop after all tests of the calling file. */
 export async function useTestDatabase(label: string): Promise<TestDatabase> {
   const db = await createTestDatabase(label);
-  afterAll(() => db.drop());
+  created.push(db);
   return db;
 }
