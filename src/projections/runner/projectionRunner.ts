@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
@@ -24,8 +24,6 @@ export interface ProjectionRunnerOptions {
   readonly store: EventStore;
   readonly logger: Logger;
   readonly batchSize?: number;
-  /** How long one fetch waits for messages before the loop looks around again (JetStream's minimum: 1 s). */
-  readonly fetchExpiresMs?: number;
   readonly standbyRetryMs?: number;
 }
 
@@ -48,6 +46,7 @@ export class ProjectionRunner {
   private running: Promise<void> | null = null;
   private stopping = false;
   private wakeStop: (() => void) | null = null;
+  private messages: ConsumerMessages | null = null;
   private state: { active: boolean; checkpoint: bigint | null; lastBatchAt: Date | null; lastError: string | null } = {
     active: false,
     checkpoint: null,
@@ -81,6 +80,7 @@ export class ProjectionRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeStop?.();
+    await this.messages?.close().catch(() => {});
     await this.running;
     await this.leadership.release();
   }
@@ -123,21 +123,49 @@ export class ProjectionRunner {
       max_ack_pending: 20_000,
     });
     const consumer = await jetstream(nats).consumers.get(stream, this.consumerName);
+    const batchSize = this.options.batchSize ?? 500;
+    // consume() keeps pulling in the background; a batch is what has arrived (within BATCH_LINGER_MS of each
+    // other) by the time the previous one is applied: one event when idle (no waiting for a fetch to expire),
+    // up to batchSize under load.
+    const messages = await consumer.consume({ max_messages: batchSize * 2 });
+    this.messages = messages;
     let lost = false;
-    void this.leadership.lost.then(() => (lost = true));
-    while (!this.stopping && !lost) {
-      const fetched = await consumer.fetch({ max_messages: this.options.batchSize ?? 500, expires: Math.max(1_000, this.options.fetchExpiresMs ?? 1_000) });
-      const messages: JsMsg[] = [];
-      for await (const message of fetched) messages.push(message);
-      if (messages.length === 0) continue;
-      try {
-        await this.handle(messages);
-      } catch (error) {
-        // Nothing was committed: have JetStream redeliver the batch soon, then resume from the checkpoint.
-        for (const message of messages) message.nak(1_000);
-        throw error;
+    void this.leadership.lost.then(() => {
+      lost = true;
+      void messages.close();
+    });
+    try {
+      const iterator = messages[Symbol.asyncIterator]();
+      let next = iterator.next();
+      for (;;) {
+        const first = await next;
+        if (first.done === true) break;
+        const batch: JsMsg[] = [first.value];
+        next = iterator.next();
+        let ended = false;
+        while (batch.length < batchSize) {
+          const more = await nextWithin(next, BATCH_LINGER_MS);
+          if (more === null) break; // nothing more has arrived: apply what we have
+          if (more.done === true) {
+            ended = true;
+            break;
+          }
+          batch.push(more.value);
+          next = iterator.next();
+        }
+        try {
+          await this.handle(batch);
+        } catch (error) {
+          // Nothing was committed: have JetStream redeliver the batch soon, then resume from the checkpoint.
+          for (const m of batch) m.nak(1_000);
+          throw error;
+        }
+        batch[batch.length - 1]!.ack(); // AckPolicy.All: acknowledges the whole batch
+        if (ended || this.stopping || lost) break;
       }
-      messages[messages.length - 1]!.ack(); // AckPolicy.All: acknowledges the whole batch
+    } finally {
+      this.messages = null;
+      await messages.close().catch(() => {});
     }
     if (lost) throw new Error('lost the projection lock (database connection closed)');
   }
@@ -170,6 +198,20 @@ export class ProjectionRunner {
         resolve();
       };
     });
+  }
+}
+
+/** How long a batch waits for one more message that is not there yet (latency when idle vs. batch size). */
+const BATCH_LINGER_MS = 2;
+
+/** The next message if it arrives within `ms`, else null (the pending `next` stays usable). */
+async function nextWithin<T>(next: Promise<IteratorResult<T>>, ms: number): Promise<IteratorResult<T> | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([next, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
