@@ -4,13 +4,14 @@ import type { SegmentTables } from '../segments/tables.js';
 import type { TemplateTables } from '../templates/tables.js';
 import type { CampaignTables } from '../campaigns/tables.js';
 import type { DeliveryTables } from '../../sagas/delivery/tables.js';
+import type { ImportTables } from '../../sagas/import/tables.js';
 
 /**
  * The one Database interface of the read side (PostgreSQL): projection bookkeeping, the relay checkpoint,
  * identity and access, and every read model. The PostgreSQL event store's own tables live in
  * src/eventstore/postgres/ and are not part of it.
  */
-export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables {
+export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables, ImportTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   projection_parked_events: ProjectionParkedEventsTable;
   relay_checkpoints: RelayCheckpointsTable;

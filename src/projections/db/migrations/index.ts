@@ -7,6 +7,7 @@ import * as segments from './005_segments.js';
 import * as templates from './006_templates.js';
 import * as campaigns from './007_campaigns.js';
 import * as deliveryLedger from './008_delivery_ledger.js';
+import * as importJobs from './009_import_jobs.js';
 
 /** Read-side migrations, applied in key order by kysely's Migrator. Add new ones with the next number. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '006_templates': templates,
   '007_campaigns': campaigns,
   '008_delivery_ledger': deliveryLedger,
+  '009_import_jobs': importJobs,
 };
