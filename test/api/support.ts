@@ -29,6 +29,12 @@ export interface ApiTestEnv {
   readonly deps: ServerDeps;
 }
 
+/** Closed after the file by one file-level hook (vitest ignores an afterAll registered inside beforeAll). */
+const openStores: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  await Promise.all(openStores.splice(0).map((s) => s.close().catch(() => {})));
+});
+
 export async function useApiTestEnv(label: string): Promise<ApiTestEnv> {
   const { url } = await useTestDatabase(label);
   const nats = await useNats(uniquePrefix(label));
@@ -38,10 +44,7 @@ export async function useApiTestEnv(label: string): Promise<ApiTestEnv> {
   await migrateEventStore(pool);
   const eventStore = createPostgresEventStore({ pool });
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent' });
-  afterAll(async () => {
-    await eventStore.close();
-    await db.destroy();
-  });
+  openStores.push({ close: async () => { await eventStore.close(); await db.destroy(); } });
   return { url, pool, db, eventStore, nats, config, deps: { config, db, eventStore, nats, logger: silentLogger } };
 }
 

@@ -129,6 +129,8 @@ export class ProjectionRunner {
     // up to batchSize under load.
     const messages = await consumer.consume({ max_messages: batchSize * 2 });
     this.messages = messages;
+    // stop() may have run while consume() was being set up; it could not close what did not exist yet.
+    if (this.stopping) await messages.close().catch(() => {});
     let lost = false;
     void this.leadership.lost.then(() => {
       lost = true;
