@@ -92,13 +92,41 @@ function validateMetadata(metadata: unknown, field: string): void {
   }
 }
 
-/** JSON that round-trips: rejects undefined, functions, bigint, symbols, NaN/Infinity and cycles. */
+/** JSON that round-trips: rejects undefined, functions, bigint, symbols, NaN/Infinity, holes and cycles. */
 function toJson(value: unknown, field: string): string {
-  const problem = findNonJson(value, new Set());
-  if (problem !== null) throw new InvalidAppendError(`${field} is not JSON: ${problem}`, field);
+  // The fast check allocates nothing; only when it fails is the walk repeated to name the offending path.
+  if (!isPlainJson(value, new Set())) throw new InvalidAppendError(`${field} is not JSON: ${findNonJson(value, new Set()) ?? 'unsupported value'}`, field);
   return JSON.stringify(value);
 }
 
+function isPlainJson(value: unknown, ancestors: Set<object>): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (ancestors.has(value)) return false;
+      ancestors.add(value);
+      let ok = true;
+      if (Array.isArray(value)) {
+        for (let i = 0; ok && i < value.length; i++) ok = i in value && isPlainJson(value[i], ancestors);
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) ok = false;
+        else for (const key in value) if (ok && Object.hasOwn(value, key)) ok = isPlainJson((value as Record<string, unknown>)[key], ancestors);
+      }
+      ancestors.delete(value);
+      return ok;
+    }
+    default:
+      return false;
+  }
+}
+
+/** The first non-JSON value's path and why (only called once isPlainJson said no). */
 function findNonJson(value: unknown, ancestors: Set<object>, path = '$'): string | null {
   switch (typeof value) {
     case 'string':
