@@ -191,7 +191,7 @@ interface CampaignNode {
 
 const upper = (value: string): string => value.toUpperCase();
 
-function campaignNode(row: CampaignRow): CampaignNode {
+export function campaignNode(row: CampaignRow): CampaignNode {
   const { variants, winner } = row;
   return {
     id: row.id,

@@ -6,6 +6,7 @@ import { contactsSlice } from './contacts.js';
 import { segmentsSlice } from './segments.js';
 import { templatesSlice } from './templates.js';
 import { campaignsSlice } from './campaigns.js';
+import { campaignLiveSlice } from './campaignLive.js';
 import { importsSlice } from './imports.js';
 import { duplicatesSlice } from './duplicates.js';
 import { iamSlice } from './iam.js';
@@ -16,7 +17,7 @@ import { scalarsSlice } from './scalars.js';
  * Every slice of the GraphQL API. A new slice adds a file with its SDL (`extend type Query { ... }`,
  * `extend type Mutation { ... }`) and resolvers, and one entry here.
  */
-export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, importsSlice, duplicatesSlice];
+export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, campaignLiveSlice, importsSlice, duplicatesSlice];
 
 export interface MergedSchema {
   readonly typeDefs: string[];

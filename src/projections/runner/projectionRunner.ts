@@ -10,6 +10,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import { applyBatch, type Projection } from './applyBatch.js';
 import { announceChanges } from './changes.js';
+import { nextWithin } from '../../infra/async.js';
 import { projectionApplied } from '../../infra/metrics.js';
 
 export type { Projection } from './applyBatch.js';
@@ -205,17 +206,6 @@ export class ProjectionRunner {
 
 /** How long a batch waits for one more message that is not there yet (latency when idle vs. batch size). */
 const BATCH_LINGER_MS = 2;
-
-/** The next message if it arrives within `ms`, else null (the pending `next` stays usable). */
-async function nextWithin<T>(next: Promise<IteratorResult<T>>, ms: number): Promise<IteratorResult<T> | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    return await Promise.race([next, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface PublishedEvent {
   readonly event: RecordedEvent;

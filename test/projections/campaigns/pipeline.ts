@@ -14,6 +14,8 @@ import { uniquePrefix } from '../../support/nats.js';
 export const SLICE_PROJECTIONS: readonly Projection[] = [...templatesProjections, ...campaignsProjections];
 
 export interface Pipeline {
+  /** The NATS prefix the relay and runners use (an API serving this pipeline's change notices needs it). */
+  readonly prefix: string;
   /** Resolves once every projection has applied `position` (fails the test after 10 s). */
   caughtUp(position: bigint | null): Promise<void>;
 }
@@ -39,6 +41,7 @@ export function startPipeline(env: ApiTestEnv, label: string, projections: reado
     await pool.end();
   });
   return {
+    prefix,
     async caughtUp(position) {
       if (position === null) return;
       for (const projection of projections) {
