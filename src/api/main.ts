@@ -24,6 +24,8 @@ import type { ReadinessCheck } from './deps.js';
 import { NatsCommandServer } from './commands/natsCommandServer.js';
 import { buildServer } from './server.js';
 import { CampaignScheduler } from '../sagas/scheduler/scheduler.js';
+import { senderFromConfig, startLaunchSaga } from '../sagas/launch/handler.js';
+import { resolveTrackingSecret } from '../sagas/delivery/trackingTokens.js';
 
 type Cleanup = () => Promise<unknown>;
 
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger({ level: config.logLevel });
+  // Resolved once: the API verifies the tracking links the saga signs (a random secret outside production).
+  config = { ...config, trackingSecret: resolveTrackingSecret(config, logger) };
   const cleanups: Cleanup[] = [];
   const shutdown = onceShutdown(logger, cleanups);
   const handleSignals = () => {
@@ -123,6 +127,8 @@ function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): Re
     const scheduler = new CampaignScheduler({ store: deps.eventStore, db: deps.db, logger: deps.logger });
     scheduler.start();
     cleanups.push(() => scheduler.stop());
+    const launchSaga = startLaunchSaga({ eventStore: deps.eventStore, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, logger: deps.logger, sender: senderFromConfig(config, deps.logger), trackingSecret: config.trackingSecret!, publicBaseUrl: config.publicBaseUrl });
+    cleanups.push(() => launchSaga.stop());
   }
   return checks;
 }

@@ -4,6 +4,7 @@ import { segmentsCommands } from './segments.js';
 import { templatesCommands } from './templates.js';
 import { campaignsCommands } from './campaigns.js';
 import { contactMergeCommands } from './contactMerges.js';
+import { launchCommands } from './launches.js';
 
 /**
  * Every command of the public API. A slice adds its definitions here; GraphQL mutations and the NATS command
@@ -11,7 +12,7 @@ import { contactMergeCommands } from './contactMerges.js';
  */
 // The catalog holds commands of different input types; each definition checks its own input in `parse`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands, ...templatesCommands, ...campaignsCommands, ...contactMergeCommands];
+export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands, ...templatesCommands, ...campaignsCommands, ...contactMergeCommands, ...launchCommands];
 
 export function findCommand(name: string): CommandDefinition<unknown> | undefined {
   return COMMANDS.find((c) => c.name === name);

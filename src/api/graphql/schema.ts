@@ -7,6 +7,7 @@ import { segmentsSlice } from './segments.js';
 import { templatesSlice } from './templates.js';
 import { campaignsSlice } from './campaigns.js';
 import { campaignLiveSlice } from './campaignLive.js';
+import { launchesSlice } from './launches.js';
 import { importsSlice } from './imports.js';
 import { duplicatesSlice } from './duplicates.js';
 import { iamSlice } from './iam.js';
@@ -17,7 +18,7 @@ import { scalarsSlice } from './scalars.js';
  * Every slice of the GraphQL API. A new slice adds a file with its SDL (`extend type Query { ... }`,
  * `extend type Mutation { ... }`) and resolvers, and one entry here.
  */
-export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, campaignLiveSlice, importsSlice, duplicatesSlice];
+export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, campaignLiveSlice, launchesSlice, importsSlice, duplicatesSlice];
 
 export interface MergedSchema {
   readonly typeDefs: string[];

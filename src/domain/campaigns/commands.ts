@@ -1,4 +1,4 @@
-import type { CampaignCompletionCounts, CampaignSettings, CampaignVariants } from './events.js';
+import type { CampaignCompletionCounts, CampaignLaunchRevert, CampaignSettings, CampaignVariants } from './events.js';
 
 /**
  * Campaign commands. References (segment, templates) arrive already checked against the workspace by the API
@@ -22,6 +22,8 @@ export type CampaignCommand =
   /** From the launch saga (a later issue): every recipient handled. */
   | { readonly type: 'CompleteCampaign'; readonly data: { readonly at: string; readonly counts: CampaignCompletionCounts } }
   /** From the launch saga: sending cannot go on. */
-  | { readonly type: 'FailCampaign'; readonly data: { readonly at: string; readonly reason: string } };
+  | { readonly type: 'FailCampaign'; readonly data: { readonly at: string; readonly reason: string } }
+  /** From the launch saga: the launch was compensated before the first email; back to the status before it. */
+  | { readonly type: 'RevertCampaignLaunch'; readonly data: CampaignLaunchRevert & { readonly at: string } };
 
 export type CampaignCommandType = CampaignCommand['type'];

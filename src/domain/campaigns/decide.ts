@@ -126,6 +126,9 @@ export function decideCampaign(command: CampaignCommand, state: CampaignState): 
     case 'FailCampaign':
       requireStatus(state, command.type, ['scheduled', 'running', 'paused']);
       return [{ type: 'CampaignFailed', data: { at: command.data.at, reason: command.data.reason } }];
+    case 'RevertCampaignLaunch':
+      requireStatus(state, command.type, ['running', 'paused']);
+      return [{ type: 'CampaignLaunchReverted', data: command.data }];
   }
 }
 

@@ -63,6 +63,12 @@ export type CampaignResumed = { readonly type: 'CampaignResumed'; readonly data:
 export type CampaignCompleted = { readonly type: 'CampaignCompleted'; readonly data: { readonly at: string; readonly counts: CampaignCompletionCounts } };
 export type CampaignCancelled = { readonly type: 'CampaignCancelled'; readonly data: { readonly at: string; readonly reason: string | null } };
 export type CampaignFailed = { readonly type: 'CampaignFailed'; readonly data: { readonly at: string; readonly reason: string } };
+/** Where a compensated launch returns the campaign: draft, or scheduled again (at its old, usually past, time). */
+export type CampaignLaunchRevert =
+  | { readonly to: 'draft'; readonly scheduledAt: null; readonly timeZone: null; readonly reason: string }
+  | { readonly to: 'scheduled'; readonly scheduledAt: string; readonly timeZone: string; readonly reason: string };
+/** From the launch saga: the launch failed before the first email (preflight, empty audience); nothing was sent. */
+export type CampaignLaunchReverted = { readonly type: 'CampaignLaunchReverted'; readonly data: CampaignLaunchRevert & { readonly at: string } };
 /** `values`: the metric per variant key when the winner was chosen (may be empty for a choice by hand). */
 export type CampaignWinnerChosen = {
   readonly type: 'CampaignWinnerChosen';
@@ -81,7 +87,8 @@ export type CampaignEvent =
   | CampaignCompleted
   | CampaignCancelled
   | CampaignFailed
-  | CampaignWinnerChosen;
+  | CampaignWinnerChosen
+  | CampaignLaunchReverted;
 
 export type CampaignEventType = CampaignEvent['type'];
 
@@ -99,6 +106,7 @@ export const CAMPAIGN_EVENT_SCHEMA_VERSIONS: Readonly<Record<CampaignEventType, 
   CampaignCancelled: 1,
   CampaignFailed: 1,
   CampaignWinnerChosen: 1,
+  CampaignLaunchReverted: 1,
 };
 
 export const CAMPAIGN_EVENT_TYPES = Object.keys(CAMPAIGN_EVENT_SCHEMA_VERSIONS) as CampaignEventType[];

@@ -75,6 +75,10 @@ export function evolveCampaign(state: CampaignState, event: CampaignEvent): Camp
       return { ...bodyOf(state), status: 'cancelled', cancelledAt: event.data.at, reason: event.data.reason };
     case 'CampaignFailed':
       return { ...bodyOf(state), status: 'failed', failedAt: event.data.at, reason: event.data.reason };
+    case 'CampaignLaunchReverted':
+      return event.data.to === 'draft'
+        ? { ...bodyOf(state), status: 'draft' }
+        : { ...bodyOf(state), status: 'scheduled', scheduledAt: event.data.scheduledAt, timeZone: event.data.timeZone };
     case 'CampaignWinnerChosen': {
       const { variantKey, by, metric, values, at } = event.data;
       return { ...state, winner: { variantKey, by, metric, values, at } };

@@ -70,6 +70,13 @@ export const campaignsProjection: Projection = {
         return update(trx, recorded, { status: 'failed', end_reason: event.data.reason }, event.data.at);
       case 'CampaignWinnerChosen':
         return update(trx, recorded, { winner: JSON.stringify(event.data) }, event.data.at);
+      case 'CampaignLaunchReverted': {
+        // Back to where it was before the launch; end_reason says why. A schedule keeps its revision, so the
+        // scheduler's launch command id for it stays the one already used (no relaunch of a past schedule).
+        const { to, scheduledAt, timeZone, reason, at } = event.data;
+        const schedule = to === 'draft' ? { scheduled_at: null, time_zone: null, scheduled_revision: null } : { scheduled_at: scheduledAt, time_zone: timeZone };
+        return update(trx, recorded, { status: to, ...schedule, launched_at: null, launched_by: null, end_reason: reason }, at);
+      }
     }
   },
 };

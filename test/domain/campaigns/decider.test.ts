@@ -30,6 +30,7 @@ const spec = deciderSpec(campaignDecider);
 /** Which statuses allow each command; every other status must refuse it with InvalidTransitionError. */
 const ALLOWED: Readonly<Record<keyof typeof COMMANDS, readonly string[]>> = {
   UpdateCampaign: ['draft', 'scheduled'],
+  RevertCampaignLaunch: ['running', 'paused'],
   DefineCampaignVariants: ['draft', 'scheduled'],
   ScheduleCampaign: ['draft', 'scheduled'],
   UnscheduleCampaign: ['scheduled'],

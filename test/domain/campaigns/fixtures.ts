@@ -60,6 +60,7 @@ export const COMMANDS: Readonly<Record<Exclude<CampaignCommand['type'], 'CreateC
   DefineCampaignVariants: { type: 'DefineCampaignVariants', data: { ...abTest, testSamplePercent: 30, at: LATER } },
   ScheduleCampaign: { type: 'ScheduleCampaign', data: { at: '2025-03-05T09:00:00Z', timeZone: 'UTC', now: NOW } },
   UnscheduleCampaign: { type: 'UnscheduleCampaign', data: { at: LATER } },
+  RevertCampaignLaunch: { type: 'RevertCampaignLaunch', data: { to: 'draft', scheduledAt: null, timeZone: null, reason: 'x', at: LATER } },
   LaunchCampaign: { type: 'LaunchCampaign', data: { at: LATER, by: 'apikey:k1', scheduledFor: null } },
   PauseCampaign: { type: 'PauseCampaign', data: { at: LATER, reason: null } },
   ResumeCampaign: { type: 'ResumeCampaign', data: { at: LATER } },

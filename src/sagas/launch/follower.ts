@@ -1,0 +1,149 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type pg from 'pg';
+import { campaignIdOfStream } from '../../domain/campaigns/events.js';
+import { fromWire, type WireEvent } from '../../eventstore/envelope.js';
+import type { RecordedEvent } from '../../eventstore/port.js';
+import { ensureEventStream, eventStreamName } from '../../infra/jetstream.js';
+import { Leadership } from '../../infra/leadership.js';
+import type { Logger } from '../../infra/logger.js';
+import { cancelLaunch, pauseLaunch, resumeLaunch, startLaunch } from './orchestration.js';
+import type { SagaRuntime } from './runtime.js';
+import { sleep } from './timeouts.js';
+
+export interface FollowerOptions {
+  readonly runtime: SagaRuntime;
+  readonly nats: NatsConnection;
+  readonly pool: pg.Pool;
+  readonly prefix: string;
+  readonly logger: Logger;
+  /** Called with a campaign whose launch was started or resumed: the worker drives it now instead of at its next poll. */
+  readonly touched: (campaignId: string) => void;
+  readonly standbyRetryMs?: number;
+}
+
+/**
+ * Follows campaign events (`<prefix>.events.campaign.>`) through a durable JetStream consumer, like a projection
+ * runner: one active follower at a time (advisory lock), one message in flight (max_ack_pending 1), so a
+ * campaign's events are reacted to in order. Each reaction is a command with a command id derived from the
+ * campaign event's id, so a redelivered event (after a crash before the ack) decides nothing new; events at or
+ * below the last handled position are skipped without reading anything.
+ */
+export class CampaignEventFollower {
+  private readonly leadership: Leadership;
+  private readonly log: Logger;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private messages: ConsumerMessages | null = null;
+  private lastPosition: bigint | null = null;
+
+  constructor(private readonly options: FollowerOptions) {
+    this.leadership = new Leadership(options.pool, `launch-saga-follower:${options.prefix}`);
+    this.log = options.logger.child({ component: 'launch-saga-follower' });
+  }
+
+  get consumerName(): string {
+    return `${this.options.prefix}_saga_launch`;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.running ??= this.loop().finally(() => (this.running = null));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close().catch(() => {});
+    await this.running;
+    await this.leadership.release();
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 200;
+    while (!this.stopping) {
+      try {
+        if (!(await this.leadership.tryAcquire())) {
+          await sleep(this.options.standbyRetryMs ?? 1_000);
+          continue;
+        }
+        await this.consume();
+        backoffMs = 200;
+      } catch (error) {
+        if (this.stopping) break;
+        this.log.warn({ err: error, retryInMs: backoffMs }, 'following campaign events interrupted; resuming');
+        await this.leadership.release();
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
+  }
+
+  private async consume(): Promise<void> {
+    const { nats, prefix } = this.options;
+    await ensureEventStream(nats, prefix);
+    const jsm = await jetstreamManager(nats);
+    const stream = eventStreamName(prefix);
+    await jsm.consumers.add(stream, {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${prefix}.events.campaign.>`,
+      ack_wait: this.options.runtime.settings.followerAckWaitMs * 1_000_000,
+      max_ack_pending: 1,
+    });
+    const consumer = await jetstream(nats).consumers.get(stream, this.consumerName);
+    const messages = await consumer.consume({ max_messages: 10 });
+    this.messages = messages;
+    // stop() may have run while the consumer was being set up, before there was anything to close.
+    if (this.stopping) void messages.close().catch(() => {});
+    void this.leadership.lost.then(() => void messages.close());
+    try {
+      for await (const message of messages) {
+        try {
+          await this.handle(message);
+          message.ack();
+        } catch (error) {
+          // Nothing was decided for it (or what was is idempotent): JetStream delivers it again shortly.
+          message.nak(1_000);
+          throw error;
+        }
+        if (this.stopping) break;
+      }
+    } finally {
+      this.messages = null;
+      await messages.close().catch(() => {});
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    let event: RecordedEvent;
+    try {
+      event = fromWire(message.json<WireEvent>());
+    } catch (error) {
+      this.log.error({ err: error, subject: message.subject }, 'skipping a message that is not an event envelope');
+      return;
+    }
+    if (this.lastPosition !== null && event.position <= this.lastPosition) return;
+    const rt = this.options.runtime;
+    const campaignId = campaignIdOfStream(event.streamId);
+    switch (event.type) {
+      case 'CampaignLaunched':
+        if (await startLaunch(rt, event)) this.options.touched(campaignId);
+        break;
+      case 'CampaignPaused':
+        await pauseLaunch(rt, event);
+        break;
+      case 'CampaignResumed':
+        await resumeLaunch(rt, event);
+        this.options.touched(campaignId);
+        break;
+      case 'CampaignCancelled':
+        await cancelLaunch(rt, event);
+        this.options.touched(campaignId);
+        break;
+      default:
+        break;
+    }
+    this.lastPosition = event.position;
+  }
+}

@@ -1,0 +1,120 @@
+import { sql, type Kysely } from 'kysely';
+import type { LaunchCounts, RenderTally } from '../../domain/launches/events.js';
+import type { Database } from '../../projections/db/schema.js';
+
+/**
+ * What the launch saga does to a campaign's rows of the delivery ledger as a whole (src/sagas/delivery/ledger.ts
+ * owns the per-row life cycle). Every operation is state-guarded in SQL, so running it twice changes nothing more.
+ */
+
+/** A campaign's rows by where they are. */
+export interface LedgerTally {
+  readonly total: number;
+  readonly pending: number;
+  readonly sending: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly renderFailed: number;
+  readonly unknown: number;
+}
+
+export async function tallyLedger(db: Kysely<Database>, campaignId: string): Promise<LedgerTally> {
+  const rows = await db
+    .selectFrom('delivery_ledger')
+    .select(['status', 'failure_kind', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy(['status', 'failure_kind'])
+    .execute();
+  const tally = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, renderFailed: 0, unknown: 0 };
+  for (const row of rows) {
+    const n = Number(row.n);
+    tally.total += n;
+    if (row.status === 'failed' && row.failure_kind === 'render') tally.renderFailed += n;
+    else tally[row.status] += n;
+  }
+  return tally;
+}
+
+/** The counts a launch ends with; rows missing from the frozen audience were released by a cancel. */
+export function countsOf(tally: LedgerTally, audienceSize: number): LaunchCounts {
+  return {
+    audience: audienceSize,
+    sent: tally.sent,
+    failed: tally.failed,
+    renderFailed: tally.renderFailed,
+    // A cancel may leave rows in 'sending' whose outcome arrives later: not known when the counts were taken.
+    unknown: tally.unknown + tally.sending,
+    cancelled: Math.max(0, audienceSize - tally.total) + tally.pending,
+  };
+}
+
+/** Attempts (rows past rendering) and render failures: the render-failure threshold's measure. */
+export function renderTallyOf(tally: LedgerTally): RenderTally {
+  return { attempted: tally.sent + tally.failed + tally.renderFailed + tally.sending + tally.unknown, renderFailed: tally.renderFailed };
+}
+
+/** Deletes the campaign's rows that were never handed to SMTP (compensation, cancel); returns how many. */
+export async function releasePending(db: Kysely<Database>, campaignId: string): Promise<number> {
+  const result = await db.deleteFrom('delivery_ledger').where('campaign_id', '=', campaignId).where('status', '=', 'pending').executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Failed rows (settled before `before`, the resend round's start) back to pending for another round, their
+ * outcome not yet recorded for it. Rows that fail again in the new round settle after `before`, so repeating this
+ * never requeues them a second time.
+ */
+export async function requeueFailed(db: Kysely<Database>, campaignId: string, before: Date): Promise<number> {
+  const result = await db
+    .updateTable('delivery_ledger')
+    .set({
+      status: 'pending',
+      recorded: false,
+      claimed_by: null,
+      claimed_at: null,
+      failure_kind: null,
+      failed_at: null,
+      smtp_code: null,
+      last_error: sql<string>`'resend after: ' || coalesce(last_error, '')`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('campaign_id', '=', campaignId)
+    .where('status', '=', 'failed')
+    .where('failed_at', '<=', before)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Claims on pending rows older than `olderThanMs` are given up (their worker died or stalled). Safe with a live
+ * holder too: its pre-send mark requires its own claim, so it skips the row and the new holder sends it once.
+ */
+export async function releaseStaleClaims(db: Kysely<Database>, campaignId: string, olderThanMs: number): Promise<number> {
+  const result = await db
+    .updateTable('delivery_ledger')
+    .set({ claimed_by: null, claimed_at: null, updated_at: sql<Date>`now()` })
+    .where('campaign_id', '=', campaignId)
+    .where('status', '=', 'pending')
+    .where('claimed_by', 'is not', null)
+    .where('claimed_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Campaigns whose ledger still has work: rows to send, sends in doubt, or outcomes to record (a resend round of a
+ * completed campaign, a launch that ended with sends in flight). One index probe per campaign, not a ledger scan.
+ */
+export async function campaignsWithLedgerWork(db: Kysely<Database>): Promise<string[]> {
+  const rows = await sql<{ id: string }>`
+    SELECT c.id::text AS id FROM campaigns c
+    WHERE EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status IN ('pending', 'sending'))
+       OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND NOT l.recorded AND l.status IN ('sent', 'failed'))`.execute(db);
+  return rows.rows.map((r) => r.id);
+}
+
+/** The database's clock: what the ledger's timestamps are compared with. */
+export async function databaseNow(db: Kysely<Database>): Promise<Date> {
+  const result = await sql<{ now: Date }>`SELECT now() AS now`.execute(db);
+  return result.rows[0]!.now;
+}
