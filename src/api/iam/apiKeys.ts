@@ -1,3 +1,4 @@
+import { forgetVerifiedKey } from './authenticate.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ApiKeysTable, Database } from '../../projections/db/schema.js';
@@ -84,6 +85,7 @@ export async function revokeApiKey(
     .where('revoked_at', 'is', null)
     .returning(API_KEY_COLUMNS)
     .executeTakeFirst();
+  forgetVerifiedKey(db, input.id);
   if (revoked !== undefined) return revoked;
   const existing = await findApiKey(db, input);
   if (existing === undefined) throw notFound('API key');

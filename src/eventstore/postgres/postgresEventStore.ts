@@ -137,46 +137,33 @@ class PostgresEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     validateStreamId(streamId);
     const backwards = options.direction === 'backwards';
-    const conditions = ['stream_id = $1'];
+    const conditions = ['e.stream_id = $1'];
     const params: unknown[] = [streamId];
     const bound = (op: string, value: unknown) => {
       params.push(value);
       conditions.push(`${op}$${params.length}`);
     };
-    if (options.fromRevision !== undefined) bound(backwards ? 'revision <= ' : 'revision >= ', options.fromRevision);
-    if (options.toRevision !== undefined) bound(backwards ? 'revision >= ' : 'revision <= ', options.toRevision);
-    if (options.until !== undefined) bound('recorded_at <= ', options.until);
+    if (options.fromRevision !== undefined) bound(backwards ? 'e.revision <= ' : 'e.revision >= ', options.fromRevision);
+    if (options.toRevision !== undefined) bound(backwards ? 'e.revision >= ' : 'e.revision <= ', options.toRevision);
+    if (options.until !== undefined) bound('e.recorded_at <= ', options.until);
     let limit = '';
     if (options.maxCount !== undefined) {
       params.push(options.maxCount);
       limit = `LIMIT $${params.length}`;
     }
-    const sql = `SELECT ${COLUMNS} FROM es_events WHERE ${conditions.join(' AND ')}
-                 ORDER BY revision ${backwards ? 'DESC' : 'ASC'} ${limit}`;
+    // One statement, one snapshot: the stream row says whether the stream exists (no row: not found), the
+    // lateral join its events in range (none: a single row of nulls, found but empty).
+    const sql = `SELECT e.position, e.id, e.stream_id, e.revision, e.type, e.data, e.metadata, e.recorded_at
+                   FROM es_streams s
+                   LEFT JOIN LATERAL (SELECT ${COLUMNS} FROM es_events e WHERE ${conditions.join(' AND ')}
+                                       ORDER BY e.revision ${backwards ? 'DESC' : 'ASC'} ${limit}) e ON true
+                  WHERE s.stream_id = $1 AND s.revision >= 0`;
     try {
-      const { rows } = await this.pool.query<EventRow>(sql, params);
-      if (rows.length > 0) return { status: 'found', events: rows.map(toRecorded) };
-      // Empty: not found, or a range past the end. Re-read with the existence check in one snapshot, so a
-      // stream created between two statements cannot look "found but empty".
-      return await this.readInOneSnapshot(streamId, sql, params);
+      const { rows } = await this.pool.query<EventRow | { [K in keyof EventRow]: null }>(sql, params);
+      if (rows.length === 0) return { status: 'not_found', streamId };
+      return { status: 'found', events: rows.filter((row): row is EventRow => row.id !== null).map(toRecorded) };
     } catch (error) {
       throw mapError(error, streamId);
-    }
-  }
-
-  private async readInOneSnapshot(streamId: string, sql: string, params: unknown[]): Promise<ReadStreamResult> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<EventRow>(sql, params);
-      const exists = await client.query('SELECT 1 FROM es_streams WHERE stream_id = $1 AND revision >= 0', [streamId]);
-      await client.query('COMMIT');
-      return exists.rowCount === 0 ? { status: 'not_found', streamId } : { status: 'found', events: rows.map(toRecorded) };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
     }
   }
 
