@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Logger } from './logger.js';
 
 /**
  * "One active instance at a time" through a PostgreSQL session advisory lock held on a dedicated connection.
@@ -57,5 +58,84 @@ export class Leadership {
     client.removeAllListeners('end');
     client.release(destroy);
     this.lostResolve?.();
+  }
+}
+
+export interface LeaderLoopOptions {
+  readonly leadership: Leadership;
+  readonly log: Logger;
+  /** What this instance does while it holds the lock; returns when stopping, throws when interrupted. */
+  readonly lead: () => Promise<void>;
+  /** Logged (warn) when `lead` throws; the loop then releases the lock and retries with backoff. */
+  readonly interruptedMessage: string;
+  /** How long a standby waits before trying to take the lock again. */
+  readonly standbyRetryMs?: number;
+  readonly onActive?: (active: boolean) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * The run loop shared by every "one active instance" component (relay, projection runners, saga follower):
+ * take the lock or stand by; lead; on an interruption release the lock and retry with exponential backoff
+ * (200 ms to 5 s); stop cleanly.
+ */
+export class LeaderLoop {
+  private running: Promise<void> | null = null;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly options: LeaderLoopOptions) {}
+
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  start(): void {
+    this.stopRequested = false;
+    this.running ??= this.loop().finally(() => (this.running = null));
+  }
+
+  /** `interrupt` ends the current `lead()` (closes its subscription); then waits for the loop and releases the lock. */
+  async stop(interrupt?: () => Promise<unknown>): Promise<void> {
+    this.stopRequested = true;
+    this.wake?.();
+    await interrupt?.();
+    await this.running;
+    await this.options.leadership.release();
+  }
+
+  private async loop(): Promise<void> {
+    const { leadership, log } = this.options;
+    let backoffMs = 200;
+    while (!this.stopRequested) {
+      try {
+        if (!(await leadership.tryAcquire())) {
+          await this.sleep(this.options.standbyRetryMs ?? 1_000);
+          continue;
+        }
+        this.options.onActive?.(true);
+        await this.options.lead();
+        backoffMs = 200;
+      } catch (error) {
+        if (this.stopRequested) break; // the database or NATS going away during shutdown is expected
+        this.options.onError?.(error);
+        log.warn({ err: error, retryInMs: backoffMs }, this.options.interruptedMessage);
+        await leadership.release();
+        await this.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      } finally {
+        this.options.onActive?.(false);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }

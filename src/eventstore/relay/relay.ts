@@ -3,7 +3,7 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from '../../infra/logger.js';
-import { Leadership } from '../../infra/leadership.js';
+import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import { ensureEventStream } from '../../infra/jetstream.js';
 import type { Database } from '../../projections/db/schema.js';
 import { eventSubject, HEADER_POSITION, HEADER_PREVIOUS_POSITION, toWire } from '../envelope.js';
@@ -54,10 +54,8 @@ export class Relay {
   private readonly leadership: Leadership;
   private readonly js: JetStreamClient;
   private readonly log: Logger;
-  private running: Promise<void> | null = null;
-  private stopping = false;
+  private readonly leaderLoop: LeaderLoop;
   private subscription: Subscription | null = null;
-  private wakeStop: (() => void) | null = null;
   private state: { active: boolean; lastPublished: bigint | null; checkpoint: bigint | null; lastError: string | null } = {
     active: false,
     lastPublished: null,
@@ -71,6 +69,18 @@ export class Relay {
     this.leadership = new Leadership(options.pool, `relay:${options.prefix}:${this.name}`);
     this.js = jetstream(options.nats);
     this.log = options.logger.child({ component: 'relay', relay: this.name });
+    this.leaderLoop = new LeaderLoop({
+      leadership: this.leadership,
+      log: this.log,
+      lead: () => this.relayAsLeader(),
+      interruptedMessage: 'relay interrupted; resuming from its checkpoint',
+      standbyRetryMs: options.standbyRetryMs,
+      onActive: (active) => {
+        this.state.active = active;
+        if (active) this.log.info('active relay');
+      },
+      onError: (error) => (this.state.lastError = error instanceof Error ? error.message : String(error)),
+    });
   }
 
   get status(): RelayStatus {
@@ -78,41 +88,11 @@ export class Relay {
   }
 
   start(): void {
-    this.stopping = false;
-    this.running ??= this.loop().finally(() => (this.running = null));
+    this.leaderLoop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeStop?.();
-    await this.subscription?.close();
-    await this.running;
-    await this.leadership.release();
-  }
-
-  private async loop(): Promise<void> {
-    let backoffMs = 200;
-    while (!this.stopping) {
-      try {
-        if (!(await this.leadership.tryAcquire())) {
-          await this.sleep(this.options.standbyRetryMs ?? 1_000);
-          continue;
-        }
-        this.state.active = true;
-        this.log.info('active relay');
-        await this.relayAsLeader();
-        backoffMs = 200;
-      } catch (error) {
-        if (this.stopping) break; // the database or NATS going away during shutdown is expected
-        this.state.lastError = error instanceof Error ? error.message : String(error);
-        this.log.warn({ err: error, retryInMs: backoffMs }, 'relay interrupted; resuming from its checkpoint');
-        await this.leadership.release();
-        await this.sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      } finally {
-        this.state.active = false;
-      }
-    }
+    await this.leaderLoop.stop(async () => this.subscription?.close());
   }
 
   private async relayAsLeader(): Promise<void> {
@@ -177,13 +157,4 @@ export class Relay {
     if (failure !== null) throw failure;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeStop = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 }

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { fromWire, HEADER_PREVIOUS_POSITION, type WireEvent } from '../../eventstore/envelope.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import { ensureEventStream, eventStreamName, eventSubjects } from '../../infra/jetstream.js';
-import { Leadership } from '../../infra/leadership.js';
+import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import { applyBatch, type Projection } from './applyBatch.js';
@@ -44,9 +44,7 @@ export interface ProjectionStatus {
 export class ProjectionRunner {
   private readonly leadership: Leadership;
   private readonly log: Logger;
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private wakeStop: (() => void) | null = null;
+  private readonly leaderLoop: LeaderLoop;
   private messages: ConsumerMessages | null = null;
   private state: { active: boolean; checkpoint: bigint | null; lastBatchAt: Date | null; lastError: string | null } = {
     active: false,
@@ -58,6 +56,15 @@ export class ProjectionRunner {
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.leadership = new Leadership(options.pool, `projection:${options.prefix}:${options.projection.name}`);
     this.log = options.logger.child({ component: 'projector', projection: options.projection.name });
+    this.leaderLoop = new LeaderLoop({
+      leadership: this.leadership,
+      log: this.log,
+      lead: () => this.consumeAsLeader(),
+      interruptedMessage: 'projection interrupted; resuming from its checkpoint',
+      standbyRetryMs: options.standbyRetryMs,
+      onActive: (active) => (this.state.active = active),
+      onError: (error) => (this.state.lastError = error instanceof Error ? error.message : String(error)),
+    });
   }
 
   get name(): string {
@@ -74,40 +81,11 @@ export class ProjectionRunner {
   }
 
   start(): void {
-    this.stopping = false;
-    this.running ??= this.loop().finally(() => (this.running = null));
+    this.leaderLoop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeStop?.();
-    await this.messages?.close().catch(() => {});
-    await this.running;
-    await this.leadership.release();
-  }
-
-  private async loop(): Promise<void> {
-    let backoffMs = 200;
-    while (!this.stopping) {
-      try {
-        if (!(await this.leadership.tryAcquire())) {
-          await this.sleep(this.options.standbyRetryMs ?? 1_000);
-          continue;
-        }
-        this.state.active = true;
-        await this.consumeAsLeader();
-        backoffMs = 200;
-      } catch (error) {
-        if (this.stopping) break; // the database or NATS going away during shutdown is expected
-        this.state.lastError = error instanceof Error ? error.message : String(error);
-        this.log.warn({ err: error, retryInMs: backoffMs }, 'projection interrupted; resuming from its checkpoint');
-        await this.leadership.release();
-        await this.sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      } finally {
-        this.state.active = false;
-      }
-    }
+    await this.leaderLoop.stop(async () => this.messages?.close().catch(() => {}));
   }
 
   private async consumeAsLeader(): Promise<void> {
@@ -131,7 +109,7 @@ export class ProjectionRunner {
     const messages = await consumer.consume({ max_messages: batchSize * 2 });
     this.messages = messages;
     // stop() may have run while consume() was being set up; it could not close what did not exist yet.
-    if (this.stopping) await messages.close().catch(() => {});
+    if (this.leaderLoop.stopping) await messages.close().catch(() => {});
     let lost = false;
     void this.leadership.lost.then(() => {
       lost = true;
@@ -164,7 +142,7 @@ export class ProjectionRunner {
           throw error;
         }
         batch[batch.length - 1]!.ack(); // AckPolicy.All: acknowledges the whole batch
-        if (ended || this.stopping || lost) break;
+        if (ended || this.leaderLoop.stopping || lost) break;
       }
     } finally {
       this.messages = null;
@@ -193,15 +171,6 @@ export class ProjectionRunner {
     this.state.lastError = null;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeStop = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 }
 
 /** How long a batch waits for one more message that is not there yet (latency when idle vs. batch size). */

@@ -5,11 +5,10 @@ import { campaignIdOfStream } from '../../domain/campaigns/events.js';
 import { fromWire, type WireEvent } from '../../eventstore/envelope.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { ensureEventStream, eventStreamName } from '../../infra/jetstream.js';
-import { Leadership } from '../../infra/leadership.js';
+import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import { cancelLaunch, pauseLaunch, resumeLaunch, startLaunch } from './orchestration.js';
 import type { SagaRuntime } from './runtime.js';
-import { sleep } from './timeouts.js';
 
 export interface FollowerOptions {
   readonly runtime: SagaRuntime;
@@ -32,14 +31,20 @@ export interface FollowerOptions {
 export class CampaignEventFollower {
   private readonly leadership: Leadership;
   private readonly log: Logger;
-  private running: Promise<void> | null = null;
-  private stopping = false;
+  private readonly leaderLoop: LeaderLoop;
   private messages: ConsumerMessages | null = null;
   private lastPosition: bigint | null = null;
 
   constructor(private readonly options: FollowerOptions) {
     this.leadership = new Leadership(options.pool, `launch-saga-follower:${options.prefix}`);
     this.log = options.logger.child({ component: 'launch-saga-follower' });
+    this.leaderLoop = new LeaderLoop({
+      leadership: this.leadership,
+      log: this.log,
+      lead: () => this.consume(),
+      interruptedMessage: 'following campaign events interrupted; resuming',
+      standbyRetryMs: options.standbyRetryMs,
+    });
   }
 
   get consumerName(): string {
@@ -47,35 +52,11 @@ export class CampaignEventFollower {
   }
 
   start(): void {
-    this.stopping = false;
-    this.running ??= this.loop().finally(() => (this.running = null));
+    this.leaderLoop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.messages?.close().catch(() => {});
-    await this.running;
-    await this.leadership.release();
-  }
-
-  private async loop(): Promise<void> {
-    let backoffMs = 200;
-    while (!this.stopping) {
-      try {
-        if (!(await this.leadership.tryAcquire())) {
-          await sleep(this.options.standbyRetryMs ?? 1_000);
-          continue;
-        }
-        await this.consume();
-        backoffMs = 200;
-      } catch (error) {
-        if (this.stopping) break;
-        this.log.warn({ err: error, retryInMs: backoffMs }, 'following campaign events interrupted; resuming');
-        await this.leadership.release();
-        await sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      }
-    }
+    await this.leaderLoop.stop(async () => this.messages?.close().catch(() => {}));
   }
 
   private async consume(): Promise<void> {
@@ -95,7 +76,7 @@ export class CampaignEventFollower {
     const messages = await consumer.consume({ max_messages: 10 });
     this.messages = messages;
     // stop() may have run while the consumer was being set up, before there was anything to close.
-    if (this.stopping) void messages.close().catch(() => {});
+    if (this.leaderLoop.stopping) void messages.close().catch(() => {});
     void this.leadership.lost.then(() => void messages.close());
     try {
       for await (const message of messages) {
@@ -107,7 +88,7 @@ export class CampaignEventFollower {
           message.nak(1_000);
           throw error;
         }
-        if (this.stopping) break;
+        if (this.leaderLoop.stopping) break;
       }
     } finally {
       this.messages = null;
