@@ -69,7 +69,12 @@ async function main(): Promise<void> {
 
     const nats = await connect({ servers: natsServer.url, name: `marketing-engine:${config.roles.join('+')}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     cleanups.push(() => nats.drain());
-    const readinessChecks = startWorkers(config, { eventStore, db, pool, nats, logger }, cleanups);
+    // Workers get their own pool: every relay, projection runner and saga follower pins one connection for its
+    // leadership lock and needs more for its batches, which must never starve the API (or each other).
+    const workerPool = createPool({ connectionString: database.url, max: 10 + 2 * PROJECTIONS.length });
+    cleanups.push(() => workerPool.end());
+    const workerDb = createKysely<Database>(workerPool);
+    const readinessChecks = startWorkers(config, { eventStore, db: workerDb, pool: workerPool, nats, logger }, cleanups);
 
     if (config.roles.includes('api')) {
       const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks });
