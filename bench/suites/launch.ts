@@ -1,0 +1,289 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { sql } from 'kysely';
+import nodemailer from 'nodemailer';
+import { createWorkspace } from '../../src/api/iam/workspaces.js';
+import type { CommandContext } from '../../src/domain/shared/decider.js';
+import { segmentDecider } from '../../src/domain/segments/decide.js';
+import { segmentSchemaVersionOf } from '../../src/domain/segments/events.js';
+import { templateDecider } from '../../src/domain/templates/decide.js';
+import { templateSchemaVersionOf, templateStreamId } from '../../src/domain/templates/events.js';
+import { handleCommand } from '../../src/eventstore/commandHandler.js';
+import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
+import { Relay } from '../../src/eventstore/relay/relay.js';
+import { eventStreamName } from '../../src/infra/jetstream.js';
+import { silentLogger } from '../../src/infra/logger.js';
+import { createKysely, createPool } from '../../src/infra/postgres.js';
+import { campaignsProjections } from '../../src/projections/campaigns/index.js';
+import { contactsProjections } from '../../src/projections/contacts/index.js';
+import { migrateReadModels } from '../../src/projections/db/migrate.js';
+import type { Database } from '../../src/projections/db/schema.js';
+import { ProjectionRunner, type Projection } from '../../src/projections/runner/projectionRunner.js';
+import { waitForProjection } from '../../src/projections/runner/queries.js';
+import { segmentsProjections } from '../../src/projections/segments/index.js';
+import { templatesProjections } from '../../src/projections/templates/index.js';
+import { createSmtpSender } from '../../src/sagas/delivery/smtpSender.js';
+import { LaunchSagaWorker } from '../../src/sagas/launch/handler.js';
+import { loadLaunch, runCampaignCommand } from '../../src/sagas/launch/streams.js';
+import { round } from '../support/measure.js';
+import { formatInteger } from '../support/report.js';
+import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
+
+/**
+ * Launch: N recipients from the LaunchCampaign command to the last ledger row sent, through the real launch saga
+ * (preflight, audience freeze into the ledger, claims, rendering, SMTP, EmailSent events) into a local SMTP sink
+ * that runs in a child process and discards what it accepts. RSS of this process is sampled during each run; a
+ * smaller audience runs first, so the peaks show whether memory grows with the audience. Baseline in the same
+ * run: raw nodemailer sends of the same count into the same sink with the same pool settings (no ledger, no
+ * events).
+ *
+ * Seeding: the saga reads the audience only from read models (segment_memberships ⋈ contacts ⋈ contact_consents,
+ * src/sagas/launch/audience.ts), so contacts, consents and memberships are inserted with SQL; the segment, the
+ * template and the campaign go through their deciders (preflight reads the segment's and template's streams).
+ */
+
+const SIZES = { full: [10_000, 100_000], quick: [1_000, 5_000] } as const;
+const POOL = 10;
+const TARGET_RATE = 2_000;
+const TARGET_RSS_MB = 256;
+const SENDER = { email: 'news@bench.example.com', name: 'Bench' } as const;
+const PIPELINE: readonly Projection[] = [...contactsProjections, ...segmentsProjections, ...templatesProjections, ...campaignsProjections];
+const HTML = '<p>Hi {{ contact.email }}, have a look at <a href="https://shop.example.com/sale">the sale</a>.</p><a href="{{ unsubscribe_url }}">unsubscribe</a>';
+
+interface Sink {
+  readonly url: string;
+  accepted(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startSink(): Promise<Sink> {
+  const entry = fileURLToPath(new URL('../../src/sagas/demo/sinkProcess.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>(key: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (message: Record<string, unknown>) => {
+        if (!(key in message)) return;
+        child.off('message', onMessage);
+        resolve(message[key] as T);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code})`)));
+    });
+  const url = await next<string>('url');
+  return {
+    url,
+    async accepted() {
+      const answer = next<number>('accepted');
+      child.send('count');
+      return answer;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+    },
+  };
+}
+
+class RssSampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor() {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 100);
+  }
+  private sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return round(this.peak / 1024 / 1024, 1);
+  }
+}
+
+interface LaunchRun {
+  readonly recipients: number;
+  readonly seedSeconds: number;
+  readonly seconds: number;
+  readonly emailsPerSecond: number;
+  readonly rssBeforeMb: number;
+  readonly rssPeakMb: number;
+  readonly accepted: number;
+}
+
+async function runLaunch(context: BenchContext, sink: Sink, recipients: number): Promise<LaunchRun> {
+  const database = await context.createDatabase(`launch_${recipients}`);
+  const pool = createPool({ connectionString: database.url, max: 20 });
+  const db = createKysely<Database>(pool);
+  await migrateReadModels(db);
+  await migrateEventStore(pool);
+  const store = createPostgresEventStore({ pool });
+  const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+  const prefix = `bl${randomBytes(4).toString('hex')}`;
+  const pipelinePool = createPool({ connectionString: database.url, max: PIPELINE.length + 3 });
+  const relay = new Relay({ store, db, pool: pipelinePool, nats, prefix, logger: silentLogger, checkpointEveryMs: 20 });
+  const runners = PIPELINE.map((projection) => new ProjectionRunner({ projection, db, pool: pipelinePool, nats, prefix, store, logger: silentLogger, standbyRetryMs: 100 }));
+  relay.start();
+  for (const runner of runners) runner.start();
+  const sender = createSmtpSender({ smtpUrl: sink.url, logger: silentLogger, maxConnections: POOL, ratePerSecond: 1_000_000, burst: 1_000 });
+  const sagaPool = createPool({ connectionString: database.url, max: 20 });
+  const sagaDb = createKysely<Database>(sagaPool);
+  let worker: LaunchSagaWorker | null = null;
+  try {
+    const seedStarted = performance.now();
+    const workspace = await createWorkspace(db, { name: `bench-${recipients}`, createdBy: 'bench' });
+    const workspaceId = workspace.id;
+    const ctx = (): CommandContext => ({ commandId: randomUUID(), correlationId: randomUUID(), causationId: null, actor: 'bench', workspaceId });
+    const now = () => new Date().toISOString();
+    const segmentId = `seg-bench-${recipients}`;
+    await handleCommand(store, segmentDecider, `segment-${segmentId}`, { type: 'DefineSegment', data: { segmentId, name: segmentId, description: null, rules: { tag: 'bench' }, at: now() } }, ctx(), { schemaVersionOf: segmentSchemaVersionOf });
+    const templateId = randomUUID();
+    await handleCommand(store, templateDecider, templateStreamId(templateId), { type: 'CreateTemplate', data: { templateId, name: 'bench', subject: 'Hello {{ contact.email }}', html: HTML, text: null, at: now() } }, ctx(), { schemaVersionOf: templateSchemaVersionOf });
+    const campaignId = randomUUID();
+    await runCampaignCommand(store, campaignId, { type: 'CreateCampaign', data: { campaignId, name: 'bench', sender: SENDER, replyTo: null, segmentId, templateId, templateVersion: 1, topic: 'news', at: now() } }, ctx());
+    const head = await store.headPosition();
+    for (const projection of PIPELINE) if (head !== null && !(await waitForProjection(db, projection.name, head, 30_000))) throw new Error(`${projection.name} did not catch up`);
+    await sql`
+      INSERT INTO contacts (id, workspace_id, email, email_as_given, attributes, tags, status, suppressed, source, created_at, updated_at, last_position)
+      SELECT md5(${workspaceId} || i)::uuid, ${workspaceId}, 'user' || i || '@bench.example.org', 'user' || i || '@bench.example.org',
+        jsonb_build_object('first_name', jsonb_build_object('type', 'string', 'value', 'User ' || i)), ARRAY['bench'], 'active', false, 'bench', now(), now(), 0
+      FROM generate_series(1, ${recipients}) AS i`.execute(db);
+    await sql`
+      INSERT INTO contact_consents (workspace_id, contact_id, topic, status, source, consent_text_version, reason, at, changed_at, last_position)
+      SELECT workspace_id, id, 'news', 'subscribed', 'bench', 'v1', NULL, now(), now(), 0 FROM contacts WHERE workspace_id = ${workspaceId}`.execute(db);
+    await sql`
+      INSERT INTO segment_memberships (workspace_id, segment_id, contact_id, since, reason)
+      SELECT workspace_id, ${segmentId}, id::text, now(), '{}'::jsonb FROM contacts WHERE workspace_id = ${workspaceId}`.execute(db);
+    await sql`ANALYZE contacts, contact_consents, segment_memberships`.execute(db);
+    const seedSeconds = round((performance.now() - seedStarted) / 1_000, 2);
+    context.progress(`${formatInteger(recipients)} recipients seeded in ${seedSeconds} s; launching`);
+
+    worker = new LaunchSagaWorker({
+      eventStore: store, db: sagaDb, pool: sagaPool, nats, prefix, logger: silentLogger, sender,
+      trackingSecret: 'bench-tracking-secret-0123456789abcdef', publicBaseUrl: 'https://t.example.com',
+      settings: { batchSize: 500, pollIntervalMs: 250, idleDelayMs: 20 },
+    });
+    worker.start();
+    const acceptedBefore = await sink.accepted();
+    const rssBeforeMb = round(process.memoryUsage.rss() / 1024 / 1024, 1);
+    const sampler = new RssSampler();
+    const started = performance.now();
+    await runCampaignCommand(store, campaignId, { type: 'LaunchCampaign', data: { at: now(), by: 'bench', scheduledFor: null } }, ctx());
+    worker.touch(campaignId);
+    let lastReport = started;
+    for (;;) {
+      const row = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', 'in', ['sent', 'failed']).executeTakeFirstOrThrow();
+      const done = Number(row.n);
+      if (done >= recipients) break;
+      const launch = await loadLaunch(store, campaignId);
+      if (['compensated', 'failed', 'cancelled', 'paused'].includes(launch.state.status)) throw new Error(`the launch is ${launch.state.status}: ${JSON.stringify(launch.state)}`);
+      if (performance.now() - lastReport > 5_000) {
+        lastReport = performance.now();
+        context.progress(`  ${formatInteger(done)} / ${formatInteger(recipients)} settled after ${round((lastReport - started) / 1_000, 1)} s`);
+      }
+      if (performance.now() - started > 15 * 60_000) throw new Error(`only ${done} of ${recipients} settled after 15 min`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const seconds = (performance.now() - started) / 1_000;
+    const rssPeakMb = sampler.stop();
+    const failed = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', '<>', 'sent').executeTakeFirstOrThrow();
+    if (Number(failed.n) > 0) throw new Error(`${failed.n} ledger rows are not sent`);
+    const accepted = (await sink.accepted()) - acceptedBefore;
+    if (accepted !== recipients) throw new Error(`the sink accepted ${accepted} messages for ${recipients} recipients`);
+    return { recipients, seedSeconds, seconds: round(seconds, 2), emailsPerSecond: Math.round(recipients / seconds), rssBeforeMb, rssPeakMb, accepted };
+  } finally {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['saga worker', async () => worker?.stop()],
+      ['sender', () => sender.close()],
+      ['projection runners', () => Promise.all(runners.map((r) => r.stop()))],
+      ['relay', () => relay.stop()],
+      ['jetstream stream', () => import('@nats-io/jetstream').then(({ jetstreamManager }) => jetstreamManager(nats)).then((jsm) => jsm.streams.delete(eventStreamName(prefix))).catch(() => {})],
+      ['nats', () => nats.close()],
+      ['saga pool', () => sagaPool.end()],
+      ['pipeline pool', () => pipelinePool.end()],
+      ['pool', () => pool.end()],
+    ];
+    for (const [name, step] of steps) {
+      const hung = await Promise.race([step().then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 10_000).unref())]);
+      if (hung) context.progress(`stopping the ${name} took over 10 s; moving on`);
+    }
+  }
+}
+
+/** Raw nodemailer into the same sink, same pool, POOL sends in flight: the ceiling without ledger and events. */
+async function rawNodemailer(sink: Sink, count: number): Promise<{ seconds: number; emailsPerSecond: number }> {
+  const transport = nodemailer.createTransport({ pool: true, url: sink.url, maxConnections: POOL, maxRequeues: 0 });
+  const before = await sink.accepted();
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: POOL }, async () => {
+      while (next < count) {
+        const i = next++;
+        const to = `user${i}@bench.example.org`;
+        await transport.sendMail({
+          from: { address: SENDER.email, name: SENDER.name },
+          to,
+          subject: `Hello ${to}`,
+          html: HTML.replace('{{ contact.email }}', to).replace('{{ unsubscribe_url }}', 'https://t.example.com/t/u/x'),
+          text: `Hi ${to}`,
+          messageId: `<raw.${i}@bench.example.com>`,
+        });
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1_000;
+  transport.close();
+  const accepted = (await sink.accepted()) - before;
+  if (accepted !== count) throw new Error(`raw nodemailer: the sink accepted ${accepted} of ${count}`);
+  return { seconds: round(seconds, 2), emailsPerSecond: Math.round(count / seconds) };
+}
+
+export const benchmark: Benchmark = {
+  name: 'launch',
+  description: 'launch saga end to end into a local SMTP sink: emails/s, RSS vs audience size, raw nodemailer baseline',
+  async run(context): Promise<SuiteReport> {
+    const sizes = context.quick ? SIZES.quick : SIZES.full;
+    const sink = await startSink();
+    try {
+      const runs: LaunchRun[] = [];
+      for (const size of sizes) {
+        const run = await runLaunch(context, sink, size);
+        context.progress(`${formatInteger(size)}: ${run.emailsPerSecond} emails/s, peak RSS ${run.rssPeakMb} MB`);
+        runs.push(run);
+      }
+      const largest = runs[runs.length - 1]!;
+      const smallest = runs[0]!;
+      context.progress(`raw nodemailer: ${formatInteger(largest.recipients)} sends`);
+      const raw = await rawNodemailer(sink, largest.recipients);
+      const ratio = round(largest.emailsPerSecond / raw.emailsPerSecond, 3);
+      const growthMb = round(largest.rssPeakMb - smallest.rssPeakMb, 1);
+      const notGrowing = growthMb <= Math.max(32, smallest.rssPeakMb * 0.15);
+      return {
+        body: { pool: POOL, runs, raw: { count: largest.recipients, ...raw }, ratio, rssGrowthMb: growthMb },
+        table: {
+          headers: ['run', 'recipients', 'seconds', 'emails/s', 'RSS before (MB)', 'RSS peak (MB)'],
+          rows: [
+            ...runs.map((r) => ['launch saga', formatInteger(r.recipients), String(r.seconds), formatInteger(r.emailsPerSecond), String(r.rssBeforeMb), String(r.rssPeakMb)]),
+            ['raw nodemailer', formatInteger(largest.recipients), String(raw.seconds), formatInteger(raw.emailsPerSecond), '', ''],
+          ],
+        },
+        notes: [
+          `saga / raw nodemailer = ${ratio} (pool of ${POOL} connections, ${POOL} sends in flight; batch 500, rate limit off)`,
+          `peak RSS grows ${growthMb} MB from ${formatInteger(smallest.recipients)} to ${formatInteger(largest.recipients)} recipients`,
+        ],
+        targets: [
+          { description: `≥ ${formatInteger(TARGET_RATE)} emails/s at ${formatInteger(largest.recipients)} recipients (${formatInteger(largest.emailsPerSecond)})`, met: largest.emailsPerSecond >= TARGET_RATE },
+          { description: `peak RSS ≤ ${TARGET_RSS_MB} MB (${Math.max(...runs.map((r) => r.rssPeakMb))} MB)`, met: runs.every((r) => r.rssPeakMb <= TARGET_RSS_MB) },
+          { description: `peak RSS does not grow with the audience (+${growthMb} MB)`, met: notGrowing },
+        ],
+      };
+    } finally {
+      await sink.stop();
+    }
+  },
+};
