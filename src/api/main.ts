@@ -5,9 +5,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { createEsdbEventStore } from '../eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from '../eventstore/port.js';
-import { createPostgresEventStore, migrateEventStore } from '../eventstore/postgres/index.js';
+import { openEventStore } from '../eventstore/open.js';
 import { Relay } from '../eventstore/relay/relay.js';
 import { instrumentEventStore } from '../eventstore/instrumented.js';
 import { registerLagGauges } from '../projections/runner/lagMetrics.js';
@@ -91,16 +90,6 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown('start-up failure', 1);
   }
-}
-
-async function openEventStore(config: Config, pool: pg.Pool): Promise<EventStore> {
-  if (config.eventStore === 'esdb') {
-    const store = createEsdbEventStore({ connectionString: config.esdbConnectionString! });
-    await store.ping();
-    return store;
-  }
-  await migrateEventStore(pool);
-  return createPostgresEventStore({ pool });
 }
 
 interface WorkerDeps {

@@ -1,10 +1,10 @@
-import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { loadConfig } from '../../infra/config.js';
 import { resolveDatabase } from '../../infra/database.js';
 import { createKysely, createPool } from '../../infra/postgres.js';
 import { migrateReadModels } from '../../projections/db/migrate.js';
 import type { Database } from '../../projections/db/schema.js';
+import { cliActor } from './actor.js';
 import { parseAdminArgs, runAdminCli, USAGE, UsageError, type CliOutput } from './run.js';
 
 /** `npm run admin -- ...`: the process around runAdminCli (config, database, exit code). */
@@ -33,14 +33,6 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await db.destroy();
     await database.stop();
-  }
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli'; // no passwd entry for this uid (some containers)
   }
 }
 

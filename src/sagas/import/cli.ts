@@ -1,12 +1,10 @@
-import { userInfo } from 'node:os';
 import cliProgress from 'cli-progress';
-import type pg from 'pg';
 import { pino } from 'pino';
 import { findWorkspace } from '../../api/iam/workspaces.js';
-import { createEsdbEventStore } from '../../eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from '../../eventstore/port.js';
-import { createPostgresEventStore, migrateEventStore } from '../../eventstore/postgres/index.js';
-import { loadConfig, type Config } from '../../infra/config.js';
+import { openEventStore } from '../../eventstore/open.js';
+import { cliActor } from '../../api/cli/actor.js';
+import { loadConfig } from '../../infra/config.js';
 import { resolveDatabase } from '../../infra/database.js';
 import { createKysely, createPool } from '../../infra/postgres.js';
 import { migrateReadModels } from '../../projections/db/migrate.js';
@@ -54,16 +52,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function openEventStore(config: Config, pool: pg.Pool): Promise<EventStore> {
-  if (config.eventStore === 'esdb') {
-    const store = createEsdbEventStore({ connectionString: config.esdbConnectionString! });
-    await store.ping();
-    return store;
-  }
-  await migrateEventStore(pool);
-  return createPostgresEventStore({ pool });
-}
-
 /** Bytes of the file drive the bar and its ETA; rows and rows/s ride along as payload. */
 function progressBar(): ProgressView {
   const bar = new cliProgress.SingleBar(
@@ -84,14 +72,6 @@ function progressBar(): ProgressView {
       bar.stop();
     },
   };
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli'; // no passwd entry for this uid (some containers)
-  }
 }
 
 main(process.argv.slice(2)).then(
