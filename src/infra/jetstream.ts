@@ -1,4 +1,4 @@
-import { jetstreamManager, RetentionPolicy, StorageType, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type ConsumerMessages, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 /** The JetStream stream that holds every published event of one engine (one NATS_PREFIX). */
@@ -44,4 +44,21 @@ export async function ensureEventStream(nc: NatsConnection, prefix: string): Pro
 function isNotFound(error: unknown): boolean {
   const e = error as { code?: number | string; api_error?: { err_code?: number } };
   return e?.api_error?.err_code === 10059 || e?.code === 404 || e?.code === '404';
+}
+
+/**
+ * Creates (or updates) a durable consumer of the events stream, delivering from the start, and starts consuming
+ * it (the client keeps up to `maxMessages` pulled ahead). Used by every follower of the published log.
+ */
+export async function consumeDurable(
+  nc: NatsConnection,
+  prefix: string,
+  config: Pick<ConsumerConfig, 'durable_name' | 'ack_policy' | 'filter_subject' | 'ack_wait' | 'max_ack_pending'>,
+  maxMessages: number,
+): Promise<ConsumerMessages> {
+  await ensureEventStream(nc, prefix);
+  const stream = eventStreamName(prefix);
+  await (await jetstreamManager(nc)).consumers.add(stream, { ...config, deliver_policy: DeliverPolicy.All });
+  const consumer = await jetstream(nc).consumers.get(stream, config.durable_name);
+  return consumer.consume({ max_messages: maxMessages });
 }

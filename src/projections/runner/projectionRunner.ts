@@ -1,10 +1,10 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { fromWire, HEADER_PREVIOUS_POSITION, type WireEvent } from '../../eventstore/envelope.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
-import { ensureEventStream, eventStreamName, eventSubjects } from '../../infra/jetstream.js';
+import { consumeDurable, eventSubjects } from '../../infra/jetstream.js';
 import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
@@ -89,24 +89,17 @@ export class ProjectionRunner {
   }
 
   private async consumeAsLeader(): Promise<void> {
-    const { nats, prefix } = this.options;
-    await ensureEventStream(nats, prefix);
-    const jsm = await jetstreamManager(nats);
-    const stream = eventStreamName(prefix);
-    await jsm.consumers.add(stream, {
-      durable_name: this.consumerName,
-      ack_policy: AckPolicy.All,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: eventSubjects(prefix),
-      ack_wait: 30_000_000_000,
-      max_ack_pending: 20_000,
-    });
-    const consumer = await jetstream(nats).consumers.get(stream, this.consumerName);
     const batchSize = this.options.batchSize ?? 500;
     // consume() keeps pulling in the background; a batch is what has arrived (within BATCH_LINGER_MS of each
     // other) by the time the previous one is applied: one event when idle (no waiting for a fetch to expire),
     // up to batchSize under load.
-    const messages = await consumer.consume({ max_messages: batchSize * 2 });
+    const { nats, prefix } = this.options;
+    const messages = await consumeDurable(
+      nats,
+      prefix,
+      { durable_name: this.consumerName, ack_policy: AckPolicy.All, filter_subject: eventSubjects(prefix), ack_wait: 30_000_000_000, max_ack_pending: 20_000 },
+      batchSize * 2,
+    );
     this.messages = messages;
     // stop() may have run while consume() was being set up; it could not close what did not exist yet.
     if (this.leaderLoop.stopping) await messages.close().catch(() => {});

@@ -1,10 +1,10 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import { campaignIdOfStream } from '../../domain/campaigns/events.js';
 import { fromWire, type WireEvent } from '../../eventstore/envelope.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
-import { ensureEventStream, eventStreamName } from '../../infra/jetstream.js';
+import { consumeDurable } from '../../infra/jetstream.js';
 import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import { cancelLaunch, pauseLaunch, resumeLaunch, startLaunch } from './orchestration.js';
@@ -61,19 +61,18 @@ export class CampaignEventFollower {
 
   private async consume(): Promise<void> {
     const { nats, prefix } = this.options;
-    await ensureEventStream(nats, prefix);
-    const jsm = await jetstreamManager(nats);
-    const stream = eventStreamName(prefix);
-    await jsm.consumers.add(stream, {
-      durable_name: this.consumerName,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: `${prefix}.events.campaign.>`,
-      ack_wait: this.options.runtime.settings.followerAckWaitMs * 1_000_000,
-      max_ack_pending: 1,
-    });
-    const consumer = await jetstream(nats).consumers.get(stream, this.consumerName);
-    const messages = await consumer.consume({ max_messages: 10 });
+    const messages = await consumeDurable(
+      nats,
+      prefix,
+      {
+        durable_name: this.consumerName,
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: `${prefix}.events.campaign.>`,
+        ack_wait: this.options.runtime.settings.followerAckWaitMs * 1_000_000,
+        max_ack_pending: 1,
+      },
+      10,
+    );
     this.messages = messages;
     // stop() may have run while the consumer was being set up, before there was anything to close.
     if (this.leaderLoop.stopping) void messages.close().catch(() => {});
