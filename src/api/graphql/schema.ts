@@ -13,12 +13,14 @@ import { duplicatesSlice } from './duplicates.js';
 import { iamSlice } from './iam.js';
 import { operationsSlice } from './operations.js';
 import { scalarsSlice } from './scalars.js';
+import { auditSlice } from './audit.js';
+import { privacySlice } from './privacy.js';
 
 /**
  * Every slice of the GraphQL API. A new slice adds a file with its SDL (`extend type Query { ... }`,
  * `extend type Mutation { ... }`) and resolvers, and one entry here.
  */
-export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, campaignLiveSlice, launchesSlice, importsSlice, duplicatesSlice];
+export const SLICES: readonly GraphQLSlice[] = [scalarsSlice, commandsSlice, iamSlice, activitySlice, operationsSlice, contactsSlice, segmentsSlice, templatesSlice, campaignsSlice, campaignLiveSlice, launchesSlice, importsSlice, duplicatesSlice, auditSlice, privacySlice];
 
 export interface MergedSchema {
   readonly typeDefs: string[];
