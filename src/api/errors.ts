@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   INVALID_TRANSITION: { httpStatus: 409, retryable: false },
   READ_MODEL_BEHIND: { httpStatus: 503, retryable: true },
   QUERY_TOO_COMPLEX: { httpStatus: 400, retryable: false },
+  RATE_LIMITED: { httpStatus: 429, retryable: true },
   INVALID_EVENT: { httpStatus: 400, retryable: false },
   EVENT_STORE_UNAVAILABLE: { httpStatus: 503, retryable: true },
   INTERNAL: { httpStatus: 500, retryable: false },

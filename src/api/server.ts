@@ -6,6 +6,7 @@ import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { rateLimitPlugin } from './plugins/rateLimit.js';
 import { trackingPlugin } from './http/tracking.js';
 import { bouncesPlugin } from './http/bounces.js';
 
@@ -37,6 +38,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(correlationPlugin);
   await app.register(authPlugin, { db: deps.db });
+  await app.register(rateLimitPlugin, { limits: deps.config.rateLimits });
   await app.register(trackingPlugin, { deps });
   await app.register(bouncesPlugin, { deps });
   await app.register(healthPlugin, { deps });

@@ -33,6 +33,14 @@ export interface Config {
   readonly dataDir: string;
   readonly embeddedPgPort: number;
   readonly roles: readonly Role[];
+  /** Requests per minute: per API key (GraphQL), per key on webhooks, per client IP on tracking links; null = unlimited. */
+  readonly rateLimits: RateLimits;
+}
+
+export interface RateLimits {
+  readonly apiPerMinute: number | null;
+  readonly webhookPerMinute: number | null;
+  readonly trackingPerMinute: number | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -90,6 +98,21 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     roles: roles as Role[],
+    rateLimits: rateLimitsOf(env),
+  };
+}
+
+/** RATE_LIMIT=off turns every limit off; a per-group value of 0 turns that group off. */
+function rateLimitsOf(env: Env): RateLimits {
+  const enabled = oneOf(env, 'RATE_LIMIT', ['on', 'off'] as const, 'on') === 'on';
+  const perMinute = (name: string, fallback: number): number | null => {
+    const value = integer(env, name, fallback, 0, 1_000_000);
+    return enabled && value > 0 ? value : null;
+  };
+  return {
+    apiPerMinute: perMinute('RATE_LIMIT_API_PER_MINUTE', 1_200),
+    webhookPerMinute: perMinute('RATE_LIMIT_WEBHOOK_PER_MINUTE', 600),
+    trackingPerMinute: perMinute('RATE_LIMIT_TRACKING_PER_MINUTE', 6_000),
   };
 }
 
