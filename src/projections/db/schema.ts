@@ -5,13 +5,14 @@ import type { TemplateTables } from '../templates/tables.js';
 import type { CampaignTables } from '../campaigns/tables.js';
 import type { DeliveryTables } from '../../sagas/delivery/tables.js';
 import type { ImportTables } from '../../sagas/import/tables.js';
+import type { TemporalTables } from '../../replay/tables.js';
 
 /**
  * The one Database interface of the read side (PostgreSQL): projection bookkeeping, the relay checkpoint,
  * identity and access, and every read model. The PostgreSQL event store's own tables live in
  * src/eventstore/postgres/ and are not part of it.
  */
-export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables, ImportTables {
+export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables, ImportTables, TemporalTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   projection_parked_events: ProjectionParkedEventsTable;
   relay_checkpoints: RelayCheckpointsTable;

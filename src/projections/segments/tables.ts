@@ -6,6 +6,7 @@ export interface SegmentTables {
   segment_contact_snapshots: SegmentContactSnapshotsTable;
   segments: SegmentsTable;
   segment_memberships: SegmentMembershipsTable;
+  segment_membership_history: SegmentMembershipHistoryTable;
 }
 
 type Json<T> = ColumnType<T, string, string>;
@@ -65,4 +66,16 @@ export interface SegmentMembershipsTable {
   contact_id: string;
   since: Timestamp;
   reason: Json<MembershipReason>;
+}
+
+/** One stay of a contact in a segment, [entered, left) (migration 011_temporal; written in history.ts). */
+export interface SegmentMembershipHistoryTable {
+  id: ColumnType<string, never, never>;
+  workspace_id: string;
+  segment_id: string;
+  contact_id: string;
+  entered_at: Timestamp;
+  entered_position: Int8;
+  left_at: Date | null;
+  left_position: string | null;
 }
