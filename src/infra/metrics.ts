@@ -73,3 +73,58 @@ export function lagGauge(name: string, help: string, labelNames: readonly string
     },
   });
 }
+
+export const emailsSent = new Counter({
+  name: 'mkt_emails_sent_total',
+  help: 'Emails the SMTP provider accepted.',
+  registers: [registry],
+});
+
+export const emailsFailed = new Counter({
+  name: 'mkt_emails_failed_total',
+  help: 'Emails not sent, by reason: permanent (5xx), temporary (4xx after the last attempt), render (template), in_doubt (connection lost mid-send; left to reconciliation).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const emailsRequeued = new Counter({
+  name: 'mkt_emails_requeued_total',
+  help: 'Emails put back to pending without being handed over (provider unreachable, circuit open); they go out later.',
+  registers: [registry],
+});
+
+export const sagaLaunchSteps = new Counter({
+  name: 'mkt_saga_launch_steps_total',
+  help: 'Launch saga steps recorded on launch streams, by the event they appended (LaunchStarted, AudienceFrozen, DeliveryStarted, LaunchPaused, LaunchCompleted, LaunchCompensated, LaunchFailed, ...).',
+  labelNames: ['step'] as const,
+  registers: [registry],
+});
+
+export type SmtpCircuitState = 'closed' | 'half_open' | 'open';
+const CIRCUIT_VALUE: Record<SmtpCircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+const circuits = new Set<() => SmtpCircuitState>();
+
+new Gauge({
+  name: 'mkt_smtp_circuit_state',
+  help: 'SMTP circuit breaker of this process: 0 closed, 1 half-open (a probe may go out), 2 open (sends fail fast). The worst state when a process has several senders; 0 without one.',
+  registers: [registry],
+  collect() {
+    let worst = 0;
+    for (const current of circuits) worst = Math.max(worst, CIRCUIT_VALUE[current()]);
+    this.set(worst);
+  },
+});
+
+/** Reports a circuit breaker's state (read at scrape time: open turns half-open by time alone); returns the unregister. */
+export function trackSmtpCircuit(current: () => SmtpCircuitState): () => void {
+  circuits.add(current);
+  return () => void circuits.delete(current);
+}
+
+/** The outcome counts of one delivery batch (permanent/temporary refusals are counted where they are classified). */
+export function countDeliveries(counts: { readonly sent: number; readonly renderFailed: number; readonly inDoubt: number; readonly requeued: number }): void {
+  if (counts.sent > 0) emailsSent.inc(counts.sent);
+  if (counts.renderFailed > 0) emailsFailed.inc({ reason: 'render' }, counts.renderFailed);
+  if (counts.inDoubt > 0) emailsFailed.inc({ reason: 'in_doubt' }, counts.inDoubt);
+  if (counts.requeued > 0) emailsRequeued.inc(counts.requeued);
+}

@@ -1,0 +1,122 @@
+import {
+  context,
+  createContextKey,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
+
+/**
+ * Spans for the code paths, through @opentelemetry/api only (the SDK is loaded by tracing.ts when tracing is on).
+ * While tracing is off every helper returns at its first line, so the hot paths (appendMany) pay one branch.
+ *
+ * The correlation id travels in the context: a span started here carries `correlation.id` from its attributes or,
+ * failing that, from the span it runs under; across the asynchronous hops (event metadata, NATS headers) it is
+ * taken from the event.
+ */
+
+let enabled = false;
+
+/** Called by tracing.ts only. */
+export function setTracingEnabled(on: boolean): void {
+  enabled = on;
+}
+
+export function tracingEnabled(): boolean {
+  return enabled;
+}
+
+export const CORRELATION_ATTRIBUTE = 'correlation.id';
+const CORRELATION = createContextKey('mkt.correlation.id');
+const TRACER_NAME = 'marketing-engine';
+
+export interface SpanOptions {
+  readonly kind?: SpanKind;
+  /** A W3C traceparent to continue (the span becomes its child); null/undefined: the active context. */
+  readonly parent?: string | null;
+  /** W3C traceparents to link to (a batch of events from many traces). */
+  readonly links?: readonly Link[];
+}
+
+/** Runs `fn` inside a new active span; records an exception and the error status when it throws. */
+export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>, options: SpanOptions = {}): Promise<T> {
+  if (!enabled) return fn(undefined);
+  let parent = context.active();
+  if (options.parent != null) parent = contextOf(options.parent) ?? parent;
+  const correlationId = attributes[CORRELATION_ATTRIBUTE] ?? parent.getValue(CORRELATION);
+  const attrs = correlationId === undefined ? attributes : { ...attributes, [CORRELATION_ATTRIBUTE]: correlationId as string };
+  const ctx = correlationId === undefined ? parent : parent.setValue(CORRELATION, correlationId);
+  return trace
+    .getTracer(TRACER_NAME)
+    .startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: attrs, links: options.links === undefined ? [] : [...options.links] }, ctx, async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+}
+
+/** A span the caller ends itself (e.g. when a publish is acknowledged); undefined while tracing is off. */
+export function startSpan(name: string, attributes: Attributes, options: SpanOptions = {}): Span | undefined {
+  if (!enabled) return undefined;
+  const parent = options.parent != null ? (contextOf(options.parent) ?? context.active()) : context.active();
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes, links: options.links === undefined ? [] : [...options.links] }, parent);
+}
+
+/** The W3C traceparent of the active span when it is sampled (what goes into event metadata); else undefined. */
+export function activeTraceparent(): string | undefined {
+  if (!enabled) return undefined;
+  const span = trace.getActiveSpan();
+  return span === undefined ? undefined : traceparentOf(span);
+}
+
+export function traceparentOf(span: Span): string | undefined {
+  const sc = span.spanContext();
+  if ((sc.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+  return `00-${sc.traceId}-${sc.spanId}-01`;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The remote span context of a traceparent; undefined when absent or malformed (a bad header never fails a request). */
+export function spanContextOf(traceparent: string | null | undefined): SpanContext | undefined {
+  const match = traceparent == null ? null : TRACEPARENT.exec(traceparent.trim());
+  if (match === null || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return undefined;
+  return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+}
+
+function contextOf(traceparent: string): Context | undefined {
+  const sc = spanContextOf(traceparent);
+  return sc === undefined ? undefined : trace.setSpanContext(ROOT_CONTEXT, sc);
+}
+
+/** A link to the span a traceparent names, with attributes (e.g. the event's correlation id); undefined when invalid. */
+export function linkTo(traceparent: string | null | undefined, attributes?: Attributes): Link | undefined {
+  const sc = spanContextOf(traceparent);
+  return sc === undefined ? undefined : { context: sc, ...(attributes === undefined ? {} : { attributes }) };
+}
+
+const NO_FIELDS = Object.freeze({});
+
+/** `{ trace_id, span_id }` of the active span for log lines (pino mixin); empty while tracing is off. */
+export function traceLogFields(): Record<string, string> {
+  if (!enabled) return NO_FIELDS;
+  const span = trace.getActiveSpan();
+  if (span === undefined) return NO_FIELDS;
+  const sc = span.spanContext();
+  return { trace_id: sc.traceId, span_id: sc.spanId };
+}
+
+export { SpanKind };
