@@ -5,6 +5,7 @@ import type { CampaignEvent, CampaignSettings } from './events.js';
 import { evolveCampaign, initialCampaignState, settingsOf, type CampaignState, type ExistingCampaign } from './state.js';
 import { canonicalTimeZone, resolveSendTime } from './time.js';
 import { validateVariants } from './variants.js';
+import { NoTestPhaseError, testPhaseOf, WinnerAlreadyChosenError, WinnerPickedByHandError } from './winner.js';
 
 type Status = ExistingCampaign['status'];
 
@@ -75,13 +76,14 @@ function decideLaunch(state: ExistingCampaign, data: { at: string; by: string; s
 
 function decideWinner(state: ExistingCampaign, data: Extract<CampaignCommand, { type: 'ChooseCampaignWinner' }>['data']): CampaignEvent[] {
   requireStatus(state, 'ChooseCampaignWinner', ['running', 'paused']);
-  if (state.variants === null) refuse(state, 'Choosing a winner of a campaign without variants');
-  if (state.winner !== null) refuse(state, `Choosing a winner again (variant ${state.winner.variantKey} was chosen)`);
-  if (data.by === 'auto' && state.variants.winnerAfterHours === null) refuse(state, 'Choosing a winner automatically when it is to be picked by hand');
-  const keys = state.variants.variants.map((v) => v.key);
+  const test = testPhaseOf(state.variants);
+  if (test === null) throw new NoTestPhaseError(state.status);
+  if (state.winner !== null) throw new WinnerAlreadyChosenError(state.status, state.winner.variantKey, state.winner.by);
+  if (data.by === 'auto' && test.winnerAfterHours === null) throw new WinnerPickedByHandError(state.status);
+  const keys = test.variants.map((v) => v.key);
   if (!keys.includes(data.variantKey)) throw new ValidationError(`variantKey must be one of ${keys.join(', ')}.`, 'input.variantKey');
   const { variantKey, by, values, at } = data;
-  return [{ type: 'CampaignWinnerChosen', data: { variantKey, by, metric: state.variants.winnerMetric, values, at } }];
+  return [{ type: 'CampaignWinnerChosen', data: { variantKey, by, metric: test.winnerMetric, values, at } }];
 }
 
 export function decideCampaign(command: CampaignCommand, state: CampaignState): CampaignEvent[] {

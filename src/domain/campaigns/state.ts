@@ -75,10 +75,11 @@ export function evolveCampaign(state: CampaignState, event: CampaignEvent): Camp
       return { ...bodyOf(state), status: 'cancelled', cancelledAt: event.data.at, reason: event.data.reason };
     case 'CampaignFailed':
       return { ...bodyOf(state), status: 'failed', failedAt: event.data.at, reason: event.data.reason };
-    case 'CampaignLaunchReverted':
-      return event.data.to === 'draft'
-        ? { ...bodyOf(state), status: 'draft' }
-        : { ...bodyOf(state), status: 'scheduled', scheduledAt: event.data.scheduledAt, timeZone: event.data.timeZone };
+    case 'CampaignLaunchReverted': {
+      // A winner chosen during the reverted launch belonged to its test, which never sent anything.
+      const body = { ...bodyOf(state), winner: null };
+      return event.data.to === 'draft' ? { ...body, status: 'draft' } : { ...body, status: 'scheduled', scheduledAt: event.data.scheduledAt, timeZone: event.data.timeZone };
+    }
     case 'CampaignWinnerChosen': {
       const { variantKey, by, metric, values, at } = event.data;
       return { ...state, winner: { variantKey, by, metric, values, at } };

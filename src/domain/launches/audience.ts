@@ -38,8 +38,19 @@ export function variantSizes(total: number, variants: readonly Pick<LaunchVarian
 }
 
 /**
+ * The test sample of an audience of `total` (the first ranks of the same md5 order; the rest is the holdout):
+ * floor(total · samplePercent / 100), but at least one recipient per variant while the audience has them, so
+ * that every variant is tested. null samplePercent (no test phase): everyone.
+ */
+export function sampleSizeOf(total: number, samplePercent: number | null, variantCount: number): number {
+  if (samplePercent === null || samplePercent >= 100) return total;
+  return Math.min(total, Math.max(Math.floor((total * samplePercent) / 100), variantCount));
+}
+
+/**
  * sha256 over `<contactId>:<variantKey>\n` lines, fed in ascending contact id order (byte order): the audience's
- * fingerprint in AudienceFrozen. Incremental, so a large audience is hashed while it streams past.
+ * fingerprint in AudienceFrozen. A holdout recipient's line carries HOLDOUT_VARIANT_KEY (`~holdout`): the hash
+ * fingerprints the audience as frozen, before any winner is known. Incremental, so a large audience is hashed while it streams past.
  */
 export class AudienceHasher {
   private readonly hash: Hash = createHash('sha256');

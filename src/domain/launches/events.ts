@@ -4,7 +4,7 @@
  * was compensated can be launched again: the next LaunchStarted opens a new attempt in the same stream.
  */
 
-import type { Sender } from '../campaigns/events.js';
+import type { Sender, WinnerMetric } from '../campaigns/events.js';
 
 /** One variant as it is sent: a campaign without A/B variants sends one variant, key `main`, at 100 %. */
 export interface LaunchVariant {
@@ -14,6 +14,17 @@ export interface LaunchVariant {
   /** Replaces the template's subject (Liquid); null: the template's own. */
   readonly subject: string | null;
   readonly splitPercent: number;
+}
+
+/**
+ * The A/B test phase of a launch: `samplePercent` of the audience is split over the variants and sent first; the
+ * rest (the holdout) is held in the ledger until a winner is chosen, automatically `winnerAfterHours` after the
+ * sample was sent (null: by hand), and then receives the winner.
+ */
+export interface LaunchTestPlan {
+  readonly samplePercent: number;
+  readonly winnerMetric: WinnerMetric;
+  readonly winnerAfterHours: number | null;
 }
 
 /** Where a compensated launch returns the campaign to (the status before CampaignLaunched). */
@@ -65,6 +76,8 @@ export type LaunchStarted = {
     readonly sender: Sender;
     readonly replyTo: string | null;
     readonly variants: readonly LaunchVariant[];
+    /** Absent (events before the test phase existed) or null: every recipient is sent their variant at once. */
+    readonly testPhase?: LaunchTestPlan | null;
     readonly at: string;
   };
 };
@@ -74,8 +87,14 @@ export type AudienceFrozen = {
   readonly data: {
     readonly campaignId: string;
     readonly audienceSize: number;
-    /** Per variant key; null for a campaign without A/B variants (campaign stats read it so). */
+    /** Per variant key (the test sample's, with a test phase); null for a campaign without A/B variants. */
     readonly variantSizes: Readonly<Record<string, number>> | null;
+    /**
+     * With a test phase only (absent otherwise, and in older events: read as sample = audienceSize, holdout = 0):
+     * the recipients split over the variants now, and those held back for the winner. They sum to audienceSize.
+     */
+    readonly sampleSize?: number;
+    readonly holdoutSize?: number;
     /** sha256 (hex) of the audience as `<contactId>:<variantKey>\n` lines sorted by contact id. */
     readonly hash: string;
     readonly excluded: AudienceExclusions;
@@ -112,6 +131,21 @@ export type ResendToFailedStarted = {
   readonly data: { readonly campaignId: string; readonly count: number; readonly round: number; readonly tally: RenderTally; readonly at: string };
 };
 
+/**
+ * The test sample is sent (every sample row settled); the holdout waits for the winner. `decideAt`: when the winner
+ * is chosen automatically (the sample's end + winnerAfterHours), null when it is picked by hand.
+ */
+export type TestSampleSent = {
+  readonly type: 'TestSampleSent';
+  readonly data: { readonly campaignId: string; readonly counts: LaunchCounts; readonly decideAt: string | null; readonly at: string };
+};
+
+/** The winner is known (CampaignWinnerChosen): the holdout is sent the winner's variant in send round `round`. */
+export type WinnerRoundStarted = {
+  readonly type: 'WinnerRoundStarted';
+  readonly data: { readonly campaignId: string; readonly variantKey: string; readonly by: 'auto' | 'manual'; readonly holdoutSize: number; readonly round: number; readonly at: string };
+};
+
 export type LaunchEvent =
   | LaunchStarted
   | AudienceFrozen
@@ -122,7 +156,9 @@ export type LaunchEvent =
   | LaunchCancelled
   | LaunchCompensated
   | LaunchFailed
-  | ResendToFailedStarted;
+  | ResendToFailedStarted
+  | TestSampleSent
+  | WinnerRoundStarted;
 
 export type LaunchEventType = LaunchEvent['type'];
 
@@ -138,6 +174,8 @@ export const LAUNCH_EVENT_SCHEMA_VERSIONS: Readonly<Record<LaunchEventType, numb
   LaunchCompensated: 1,
   LaunchFailed: 1,
   ResendToFailedStarted: 1,
+  TestSampleSent: 1,
+  WinnerRoundStarted: 1,
 };
 
 export const LAUNCH_EVENT_TYPES = Object.keys(LAUNCH_EVENT_SCHEMA_VERSIONS) as LaunchEventType[];
@@ -157,3 +195,9 @@ export const campaignIdOfLaunchStream = (streamId: string): string => streamId.s
 
 /** The variant key of a campaign without A/B variants. */
 export const SINGLE_VARIANT_KEY = 'main';
+
+/**
+ * The variant key of a holdout recipient until the winner is known (ledger status 'held'). Not a valid variant
+ * key (those are letters, digits, _ and -), so it can never name a real variant.
+ */
+export const HOLDOUT_VARIANT_KEY = '~holdout';

@@ -23,6 +23,7 @@ function settingsColumns(settings: CampaignSettings) {
 /** One row per campaign: its settings and where it is in its life, for listing, the dashboard and the scheduler. */
 export const campaignsProjection: Projection = {
   name: CAMPAIGNS_PROJECTION,
+  tables: ['campaigns'],
   eventTypes: CAMPAIGN_EVENT_TYPES,
   async apply(trx, recorded) {
     if (!recorded.streamId.startsWith('campaign-')) return;
@@ -75,7 +76,7 @@ export const campaignsProjection: Projection = {
         // scheduler's launch command id for it stays the one already used (no relaunch of a past schedule).
         const { to, scheduledAt, timeZone, reason, at } = event.data;
         const schedule = to === 'draft' ? { scheduled_at: null, time_zone: null, scheduled_revision: null } : { scheduled_at: scheduledAt, time_zone: timeZone };
-        return update(trx, recorded, { status: to, ...schedule, launched_at: null, launched_by: null, end_reason: reason }, at);
+        return update(trx, recorded, { status: to, ...schedule, launched_at: null, launched_by: null, winner: null, end_reason: reason }, at);
       }
     }
   },

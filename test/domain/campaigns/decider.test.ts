@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CampaignCommand } from '../../../src/domain/campaigns/commands.js';
 import { campaignDecider } from '../../../src/domain/campaigns/decide.js';
 import type { CampaignEvent } from '../../../src/domain/campaigns/events.js';
+import { NoTestPhaseError, WinnerAlreadyChosenError, WinnerPickedByHandError } from '../../../src/domain/campaigns/winner.js';
 import { InvalidTransitionError, NotFoundError } from '../../../src/domain/shared/errors.js';
 import { deciderSpec } from '../../support/decider.js';
 import {
@@ -184,10 +185,26 @@ describe('campaign aggregate: A/B winner', () => {
     expect(validationErrorOf(running, { type: 'ChooseCampaignWinner', data: { variantKey: 'C', by: 'manual', values: {}, at: LATER } }).field).toBe('input.variantKey');
   });
 
-  it('without variants, or automatically when it is to be picked by hand, is refused', () => {
-    spec.given([created, launched]).when(COMMANDS.ChooseCampaignWinner).thenThrows(InvalidTransitionError, /without variants/);
+  it('without a test phase (no variants, or a 100 % sample), or automatically when it is to be picked by hand, is refused', () => {
+    spec.given([created, launched]).when(COMMANDS.ChooseCampaignWinner).thenThrows(NoTestPhaseError, /without an A\/B test phase/);
+    const wholeAudience: CampaignEvent = { type: 'CampaignVariantsDefined', data: { ...abTest, testSamplePercent: 100, definedAt: NOW } };
+    spec.given([created, wholeAudience, launched]).when(COMMANDS.ChooseCampaignWinner).thenThrows(NoTestPhaseError);
     const byHand: CampaignEvent = { type: 'CampaignVariantsDefined', data: { ...abTest, winnerAfterHours: null, definedAt: NOW } };
-    spec.given([created, byHand, launched]).when({ type: 'ChooseCampaignWinner', data: { variantKey: 'A', by: 'auto', values: {}, at: LATER } }).thenThrows(InvalidTransitionError, /picked by hand/);
+    spec.given([created, byHand, launched]).when({ type: 'ChooseCampaignWinner', data: { variantKey: 'A', by: 'auto', values: {}, at: LATER } }).thenThrows(WinnerPickedByHandError, /picked by hand/);
+  });
+
+  it('by hand after an automatic choice, or twice by hand, is WinnerAlreadyChosen', () => {
+    const auto: CampaignEvent = { type: 'CampaignWinnerChosen', data: { variantKey: 'A', by: 'auto', metric: 'open_rate', values: { A: 0.5, B: 0.1 }, at: LATER } };
+    spec.given([...running, auto]).when(COMMANDS.ChooseCampaignWinner).thenThrows(WinnerAlreadyChosenError, /variant A was chosen automatically/);
+    const manual: CampaignEvent = { type: 'CampaignWinnerChosen', data: { variantKey: 'B', by: 'manual', metric: 'open_rate', values: {}, at: LATER } };
+    spec.given([...running, manual]).when(COMMANDS.ChooseCampaignWinner).thenThrows(WinnerAlreadyChosenError, /by hand/);
+    spec.given([...running, paused, manual]).when({ type: 'ChooseCampaignWinner', data: { variantKey: 'A', by: 'auto', values: {}, at: LATER } }).thenThrows(WinnerAlreadyChosenError);
+  });
+
+  it('a reverted launch forgets the winner of its test', () => {
+    const chosen: CampaignEvent = { type: 'CampaignWinnerChosen', data: { variantKey: 'B', by: 'manual', metric: 'open_rate', values: {}, at: LATER } };
+    const reverted: CampaignEvent = { type: 'CampaignLaunchReverted', data: { to: 'draft', scheduledAt: null, timeZone: null, reason: 'SMTP down', at: LATER } };
+    expect(spec.given([...running, chosen, reverted]).state).toMatchObject({ status: 'draft', winner: null });
   });
 });
 

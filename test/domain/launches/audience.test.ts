@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { audienceHash, AudienceHasher, variantAt, variantSizes } from '../../../src/domain/launches/audience.js';
+import { audienceHash, AudienceHasher, sampleSizeOf, variantAt, variantSizes } from '../../../src/domain/launches/audience.js';
 import { LAUNCH_EVENT_TYPES, upcastLaunchEvent } from '../../../src/domain/launches/events.js';
 
 const ab = [
@@ -58,5 +58,17 @@ describe('launch events', () => {
     for (const type of LAUNCH_EVENT_TYPES) expect(upcastLaunchEvent({ type, data: {} }, 1).type).toBe(type);
     expect(() => upcastLaunchEvent({ type: 'LaunchStarted', data: {} }, 2)).toThrow(/unknown/);
     expect(() => upcastLaunchEvent({ type: 'CampaignLaunched', data: {} }, 1)).toThrow(/Not a launch event/);
+  });
+});
+
+describe('test sample', () => {
+  it('is floor(total · percent / 100), at least one recipient per variant while there are enough, everyone without a test phase', () => {
+    expect(sampleSizeOf(100, 20, 2)).toBe(20);
+    expect(sampleSizeOf(41, 20, 2)).toBe(8);
+    expect(sampleSizeOf(5, 20, 2)).toBe(2);
+    expect(sampleSizeOf(1, 20, 2)).toBe(1);
+    expect(sampleSizeOf(0, 20, 2)).toBe(0);
+    expect(sampleSizeOf(41, null, 2)).toBe(41);
+    expect(sampleSizeOf(41, 100, 2)).toBe(41);
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { LaunchCounts, LaunchEvent } from '../../../src/domain/launches/events.js';
-import { InvalidTransitionError, NotFoundError } from '../../../src/domain/shared/errors.js';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../../../src/domain/shared/errors.js';
 import {
+  HoldoutAwaitsWinnerError,
   launchDecider,
+  NoHoldoutError,
   NothingToResendError,
   PointOfNoReturnError,
   renderFailuresExceeded,
@@ -42,6 +44,23 @@ const compensated: LaunchEvent = { type: 'LaunchCompensated', data: { campaignId
 const failed: LaunchEvent = { type: 'LaunchFailed', data: { campaignId: C, reason: 'broken', counts, at: AT } };
 const resend: LaunchEvent = { type: 'ResendToFailedStarted', data: { campaignId: C, count: 1, round: 2, tally: { attempted: 2, renderFailed: 0 }, at: AT } };
 
+// An A/B test with a test phase: 2 of 10 recipients in the sample, 8 held back for the winner.
+const planAB: LaunchPlan = {
+  ...plan,
+  variants: [
+    { key: 'A', templateId: 't1', templateVersion: 1, subject: null, splitPercent: 50 },
+    { key: 'B', templateId: 't2', templateVersion: 1, subject: null, splitPercent: 50 },
+  ],
+  testPhase: { samplePercent: 20, winnerMetric: 'open_rate', winnerAfterHours: 1 },
+};
+const DECIDE_AT = '2025-05-01T11:00:00.000Z';
+const sampleCounts: LaunchCounts = { audience: 2, sent: 2, failed: 0, renderFailed: 0, unknown: 0, cancelled: 0 };
+const startedAB: LaunchEvent = { type: 'LaunchStarted', data: planAB };
+const frozenAB: LaunchEvent = { type: 'AudienceFrozen', data: { campaignId: C, audienceSize: 10, variantSizes: { A: 1, B: 1 }, hash: 'h', sampleSize: 2, holdoutSize: 8, excluded, at: AT } };
+const sampleSent: LaunchEvent = { type: 'TestSampleSent', data: { campaignId: C, counts: sampleCounts, decideAt: DECIDE_AT, at: AT } };
+const winnerRound: LaunchEvent = { type: 'WinnerRoundStarted', data: { campaignId: C, variantKey: 'B', by: 'auto', holdoutSize: 8, round: 2, at: AT } };
+const completedRound2: LaunchEvent = { type: 'LaunchCompleted', data: { campaignId: C, round: 2, counts, at: AT } };
+
 // Commands
 const COMMANDS = {
   StartLaunch: { type: 'StartLaunch', data: plan },
@@ -54,6 +73,8 @@ const COMMANDS = {
   CompensateLaunch: { type: 'CompensateLaunch', data: { reason: 'SMTP down', step: 'preflight', at: AT } },
   FailLaunch: { type: 'FailLaunch', data: { reason: 'broken', counts, at: AT } },
   ResendToFailed: { type: 'ResendToFailed', data: { count: 1, tally: { attempted: 2, renderFailed: 0 }, at: AT } },
+  EndTestSample: { type: 'EndTestSample', data: { counts: sampleCounts, at: AT } },
+  StartWinnerRound: { type: 'StartWinnerRound', data: { variantKey: 'B', by: 'auto', at: AT } },
 } satisfies Record<LaunchCommand['type'], LaunchCommand>;
 
 const HISTORY: Record<string, readonly LaunchEvent[]> = {
@@ -66,20 +87,27 @@ const HISTORY: Record<string, readonly LaunchEvent[]> = {
   cancelled: [started, frozen, delivering, cancelled],
   compensated: [started, compensated],
   failed: [started, frozen, delivering, failed],
+  sampling: [startedAB, frozenAB, delivering],
+  testing: [startedAB, frozenAB, delivering, sampleSent],
+  pausedTesting: [startedAB, frozenAB, delivering, sampleSent, pausedByUser],
+  winnerRound: [startedAB, frozenAB, delivering, sampleSent, winnerRound],
 };
+const I = InvalidTransitionError;
 
 /** What each command does in each state: the events it decides, [] (an idempotent repeat), or the error it throws. */
 const TABLE: Record<keyof typeof COMMANDS, Record<keyof typeof HISTORY, readonly LaunchEvent[] | (abstract new (...args: never[]) => Error)>> = {
-  StartLaunch: { started: [], frozen: [], delivering: [], pausedBeforeFreeze: [], pausedDelivering: [], completed: [], cancelled: [], compensated: [], failed: [] },
-  FreezeAudience: { started: [frozen], frozen: [], delivering: [], pausedBeforeFreeze: [frozen], pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  StartDelivery: { started: InvalidTransitionError, frozen: [delivering], delivering: [], pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  PauseLaunch: { started: [pausedByUser], frozen: [pausedByUser], delivering: [pausedByUser], pausedBeforeFreeze: [], pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  ResumeLaunch: { started: [], frozen: [], delivering: [], pausedBeforeFreeze: [resumed], pausedDelivering: [resumed], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  CompleteLaunch: { started: InvalidTransitionError, frozen: InvalidTransitionError, delivering: [completed], pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: InvalidTransitionError, completed: [], cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  CancelLaunch: { started: [cancelled], frozen: [cancelled], delivering: [cancelled], pausedBeforeFreeze: [cancelled], pausedDelivering: [cancelled], completed: InvalidTransitionError, cancelled: [], compensated: InvalidTransitionError, failed: InvalidTransitionError },
-  CompensateLaunch: { started: [compensated], frozen: [compensated], delivering: PointOfNoReturnError, pausedBeforeFreeze: [compensated], pausedDelivering: PointOfNoReturnError, completed: PointOfNoReturnError, cancelled: InvalidTransitionError, compensated: [], failed: PointOfNoReturnError },
-  FailLaunch: { started: [failed], frozen: [failed], delivering: [failed], pausedBeforeFreeze: [failed], pausedDelivering: [failed], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: [] },
-  ResendToFailed: { started: InvalidTransitionError, frozen: InvalidTransitionError, delivering: InvalidTransitionError, pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: InvalidTransitionError, completed: [resend], cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError },
+  StartLaunch: { started: [], frozen: [], delivering: [], pausedBeforeFreeze: [], pausedDelivering: [], completed: [], cancelled: [], compensated: [], failed: [], sampling: [], testing: [], pausedTesting: [], winnerRound: [] },
+  FreezeAudience: { started: [frozen], frozen: [], delivering: [], pausedBeforeFreeze: [frozen], pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: [], testing: [], pausedTesting: [], winnerRound: [] },
+  StartDelivery: { started: InvalidTransitionError, frozen: [delivering], delivering: [], pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: [], testing: [], pausedTesting: [], winnerRound: [] },
+  PauseLaunch: { started: [pausedByUser], frozen: [pausedByUser], delivering: [pausedByUser], pausedBeforeFreeze: [], pausedDelivering: [], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: [pausedByUser], testing: [pausedByUser], pausedTesting: [], winnerRound: [pausedByUser] },
+  ResumeLaunch: { started: [], frozen: [], delivering: [], pausedBeforeFreeze: [resumed], pausedDelivering: [resumed], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: [], testing: [], pausedTesting: [resumed], winnerRound: [] },
+  CompleteLaunch: { started: InvalidTransitionError, frozen: InvalidTransitionError, delivering: [completed], pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: InvalidTransitionError, completed: [], cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: HoldoutAwaitsWinnerError, testing: I, pausedTesting: I, winnerRound: [completedRound2] },
+  CancelLaunch: { started: [cancelled], frozen: [cancelled], delivering: [cancelled], pausedBeforeFreeze: [cancelled], pausedDelivering: [cancelled], completed: InvalidTransitionError, cancelled: [], compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: [cancelled], testing: [cancelled], pausedTesting: [cancelled], winnerRound: [cancelled] },
+  CompensateLaunch: { started: [compensated], frozen: [compensated], delivering: PointOfNoReturnError, pausedBeforeFreeze: [compensated], pausedDelivering: PointOfNoReturnError, completed: PointOfNoReturnError, cancelled: InvalidTransitionError, compensated: [], failed: PointOfNoReturnError, sampling: PointOfNoReturnError, testing: PointOfNoReturnError, pausedTesting: PointOfNoReturnError, winnerRound: PointOfNoReturnError },
+  FailLaunch: { started: [failed], frozen: [failed], delivering: [failed], pausedBeforeFreeze: [failed], pausedDelivering: [failed], completed: InvalidTransitionError, cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: [], sampling: [failed], testing: [failed], pausedTesting: [failed], winnerRound: [failed] },
+  ResendToFailed: { started: InvalidTransitionError, frozen: InvalidTransitionError, delivering: InvalidTransitionError, pausedBeforeFreeze: InvalidTransitionError, pausedDelivering: InvalidTransitionError, completed: [resend], cancelled: InvalidTransitionError, compensated: InvalidTransitionError, failed: InvalidTransitionError, sampling: I, testing: I, pausedTesting: I, winnerRound: I },
+  EndTestSample: { started: I, frozen: I, delivering: NoHoldoutError, pausedBeforeFreeze: I, pausedDelivering: I, completed: I, cancelled: I, compensated: I, failed: I, sampling: [sampleSent], testing: [], pausedTesting: [], winnerRound: [] },
+  StartWinnerRound: { started: I, frozen: I, delivering: I, pausedBeforeFreeze: I, pausedDelivering: I, completed: I, cancelled: I, compensated: I, failed: I, sampling: I, testing: [winnerRound], pausedTesting: I, winnerRound: [] },
 };
 
 const cases = Object.entries(TABLE).flatMap(([command, row]) => Object.entries(row).map(([state, outcome]) => ({ command: command as keyof typeof COMMANDS, state, outcome })));
@@ -125,6 +153,42 @@ describe('launch workflow: happy path', () => {
 
   it('ResendToFailed without failed recipients is NothingToResend', () => {
     spec.given(HISTORY.completed!).when({ type: 'ResendToFailed', data: { count: 0, tally, at: AT } }).thenThrows(NothingToResendError, /no failed recipients/);
+  });
+});
+
+describe('launch workflow: the A/B test phase', () => {
+  it('the sample ends in testing, decideAt = the end of the sample + winnerAfterHours; by hand: no decideAt', () => {
+    expect(spec.given(HISTORY.testing!).state).toMatchObject({ status: 'testing', round: 1, audience: { sampleSize: 2, holdoutSize: 8 }, test: { decideAt: DECIDE_AT, sampleEndedAt: AT } });
+    const byHand: LaunchEvent = { type: 'LaunchStarted', data: { ...planAB, testPhase: { samplePercent: 20, winnerMetric: 'open_rate', winnerAfterHours: null } } };
+    spec.given([byHand, frozenAB, delivering]).when(COMMANDS.EndTestSample).then([{ ...sampleSent, data: { ...sampleSent.data, decideAt: null } } as LaunchEvent]);
+  });
+
+  it('a pause while testing keeps decideAt, and a resume returns to testing', () => {
+    expect(spec.given(HISTORY.pausedTesting!).state).toMatchObject({ status: 'paused', resumeTo: 'testing', test: { decideAt: DECIDE_AT } });
+    expect(spec.given([...HISTORY.pausedTesting!, resumed]).state).toMatchObject({ status: 'testing', test: { decideAt: DECIDE_AT } });
+  });
+
+  it('the winner round is round 2 with the winner; it completes like any round', () => {
+    expect(spec.given(HISTORY.winnerRound!).state).toMatchObject({ status: 'delivering', round: 2, winner: 'B' });
+    expect(spec.given([...HISTORY.winnerRound!, completedRound2]).state).toMatchObject({ status: 'completed', round: 2 });
+    expect(spec.given([...HISTORY.winnerRound!, pausedByUser, resumed]).state).toMatchObject({ status: 'delivering', round: 2, winner: 'B' });
+  });
+
+  it('a winner that is not a variant is refused; a different winner after one started is refused', () => {
+    spec.given(HISTORY.testing!).when({ type: 'StartWinnerRound', data: { variantKey: 'Z', by: 'manual', at: AT } }).thenThrows(ValidationError, /one of A, B/);
+    spec.given(HISTORY.winnerRound!).when({ type: 'StartWinnerRound', data: { variantKey: 'A', by: 'manual', at: AT } }).thenThrows(InvalidTransitionError);
+  });
+
+  it('the sample cannot complete the launch while the holdout waits; a launch without a holdout completes', () => {
+    spec.given(HISTORY.sampling!).when(COMMANDS.CompleteLaunch).thenThrows(HoldoutAwaitsWinnerError, /8 holdout recipients await the winner/);
+    const noHoldout: LaunchEvent = { ...frozenAB, data: { ...(frozenAB.data as object), sampleSize: 10, holdoutSize: 0 } } as LaunchEvent;
+    spec.given([startedAB, noHoldout, delivering]).when(COMMANDS.CompleteLaunch).then([completed]);
+    spec.given([startedAB, noHoldout, delivering]).when(COMMANDS.EndTestSample).thenThrows(NoHoldoutError);
+  });
+
+  it('an AudienceFrozen written before the test phase existed reads as no holdout', () => {
+    expect(spec.given([started, frozen, delivering]).state).toMatchObject({ status: 'delivering', winner: null });
+    expect((spec.given([started, frozen]).state as { audience: object }).audience).not.toHaveProperty('holdoutSize');
   });
 });
 
