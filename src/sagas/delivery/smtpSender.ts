@@ -1,5 +1,6 @@
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import type { Logger } from '../../infra/logger.js';
+import { trackSmtpCircuit } from '../../infra/metrics.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
 import { backoffDelay, Semaphore, sleep, TokenBucket } from './flowControl.js';
 import { messageIdFor, senderDomainOf } from './identifiers.js';
@@ -140,6 +141,7 @@ export function createSmtpSender(options: SmtpSenderOptions): EmailSender {
     onStateChange: (state) => log.warn({ circuit: state }, 'SMTP circuit changed state'),
   });
   let verified: Promise<void> | null = null;
+  const untrackCircuit = trackSmtpCircuit(() => circuit.current);
 
   async function verifyOnce(): Promise<void> {
     circuit.beforeCall();
@@ -218,6 +220,7 @@ export function createSmtpSender(options: SmtpSenderOptions): EmailSender {
       return slots.run(() => attemptLoop(message));
     },
     async close() {
+      untrackCircuit();
       transport.close();
     },
     get circuitState() {
