@@ -262,7 +262,7 @@ export class DeliveryLedger {
       .where('campaign_id', '=', campaignId)
       .groupBy('status')
       .execute();
-    const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0 };
+    const counts: Record<DeliveryStatus, number> = { held: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0 };
     for (const row of rows) counts[row.status] = Number(row.n);
     return counts;
   }

@@ -13,7 +13,8 @@ export type DeliveryTables = {
   unmatched_bounces: UnmatchedBouncesTable;
 };
 
-export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown';
+/** 'held': an A/B test's holdout recipient, waiting for the winner (never claimed; becomes pending with the winner). */
+export type DeliveryStatus = 'held' | 'pending' | 'sending' | 'sent' | 'failed' | 'unknown';
 /** Why a 'failed' row failed: refused for good (5xx), refused until attempts ran out (4xx), or not renderable. */
 export type FailureKind = 'permanent' | 'temporary' | 'render';
 

@@ -98,7 +98,7 @@ describe('crash windows, closed by reconciliation by Message-ID', () => {
     expect(await ledger.reconcileSending(sink.reconciler(), { campaignId, staleAfterMs: 0 })).toEqual({ sent: [], requeued: [], unknown: [] });
 
     for (const r of audience) expect(sink.countFor(r.email)).toBe(1);
-    expect(await ledger.countByStatus(campaignId)).toEqual({ pending: 0, sending: 0, sent: 4, failed: 0, unknown: 0 });
+    expect(await ledger.countByStatus(campaignId)).toEqual({ held: 0, pending: 0, sending: 0, sent: 4, failed: 0, unknown: 0 });
   });
 
   it("'unknown' (the provider cannot tell) is never resent, and is reported", async () => {

@@ -8,6 +8,7 @@ import * as templates from './006_templates.js';
 import * as campaigns from './007_campaigns.js';
 import * as deliveryLedger from './008_delivery_ledger.js';
 import * as importJobs from './009_import_jobs.js';
+import * as abTestPhase from './010_ab_test_phase.js';
 import * as temporal from './011_temporal.js';
 
 /** Read-side migrations, applied in key order by kysely's Migrator. Add new ones with the next number. */
@@ -21,5 +22,6 @@ export const readModelMigrations: Record<string, Migration> = {
   '007_campaigns': campaigns,
   '008_delivery_ledger': deliveryLedger,
   '009_import_jobs': importJobs,
+  '010_ab_test_phase': abTestPhase,
   '011_temporal': temporal,
 };
