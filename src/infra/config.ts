@@ -35,6 +35,17 @@ export interface Config {
   readonly roles: readonly Role[];
   /** Requests per minute: per API key (GraphQL), per key on webhooks, per client IP on tracking links; null = unlimited. */
   readonly rateLimits: RateLimits;
+  readonly tracing: TracingConfig;
+  /** /ready fails for a projection this process leads that is behind and has not moved for this long. */
+  readonly projectionStuckAfterMs: number;
+}
+
+/** OpenTelemetry traces: off unless an exporter is chosen (or an OTLP endpoint is set). */
+export interface TracingConfig {
+  readonly exporter: 'none' | 'otlp' | 'console';
+  /** OTLP/HTTP base URL (`/v1/traces` is appended), e.g. http://localhost:4318. */
+  readonly endpoint: string;
+  readonly serviceName: string;
 }
 
 export interface RateLimits {
@@ -99,7 +110,18 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     roles: roles as Role[],
     rateLimits: rateLimitsOf(env),
+    tracing: tracingOf(env),
+    projectionStuckAfterMs: integer(env, 'PROJECTION_STUCK_AFTER_SECONDS', 60, 1, 86_400) * 1000,
   };
+}
+
+/** OTEL_TRACES_EXPORTER defaults to otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set, else none (tracing off). */
+function tracingOf(env: Env): TracingConfig {
+  const endpoint = optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (endpoint !== undefined) urlOf('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint, ['http:', 'https:']);
+  const exporter = oneOf(env, 'OTEL_TRACES_EXPORTER', ['none', 'otlp', 'console'] as const, endpoint === undefined ? 'none' : 'otlp');
+  const serviceName = optional(env, 'OTEL_SERVICE_NAME') ?? 'marketing-engine';
+  return { exporter, endpoint: (endpoint ?? 'http://localhost:4318').replace(/\/+$/, ''), serviceName };
 }
 
 /** RATE_LIMIT=off turns every limit off; a per-group value of 0 turns that group off. */
