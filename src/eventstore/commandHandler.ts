@@ -1,6 +1,7 @@
 import type { CommandContext, Decider, DomainEvent } from '../domain/shared/decider.js';
 import { NotFoundError } from '../domain/shared/errors.js';
 import { deterministicUuid } from '../domain/shared/ids.js';
+import { activeTraceparent, withSpan } from '../infra/spans.js';
 import { WrongExpectedRevisionError } from './errors.js';
 import type { EventStore, RecordedEvent, StreamAppend } from './port.js';
 
@@ -40,6 +41,19 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   command: Command,
   context: CommandContext,
   options: HandleOptions = {},
+): Promise<CommandResult<Event>> {
+  const type = (command as { type?: unknown }).type;
+  const attributes = { 'command.type': typeof type === 'string' ? type : 'unknown', 'stream.id': streamId, 'command.id': context.commandId, 'correlation.id': context.correlationId };
+  return withSpan(`command ${attributes['command.type']}`, attributes, () => decideAndAppend(store, decider, streamId, command, context, options));
+}
+
+async function decideAndAppend<Command, State, Event extends DomainEvent>(
+  store: EventStore,
+  decider: Decider<Command, State, Event>,
+  streamId: string,
+  command: Command,
+  context: CommandContext,
+  options: HandleOptions,
 ): Promise<CommandResult<Event>> {
   for (let attempt = 0; ; attempt++) {
     const history = await loadStream(store, streamId);
@@ -86,6 +100,7 @@ export function planCommand<Command, State, Event extends DomainEvent>(
   const state = history.reduce((s, e) => decider.evolve(s, e as unknown as Event), decider.initialState());
   const events = decider.decide(command, state);
   if (events.length === 0) return { kind: 'done', result: { streamId, revision, position: null, events, duplicate: false } };
+  const traceparent = activeTraceparent();
   return {
     kind: 'append',
     events,
@@ -102,6 +117,7 @@ export function planCommand<Command, State, Event extends DomainEvent>(
           commandId: context.commandId,
           actor: context.actor,
           workspaceId: context.workspaceId,
+          ...(traceparent === undefined ? {} : { traceparent }),
           schemaVersion: options.schemaVersionOf?.(event.type) ?? 1,
         },
       })),

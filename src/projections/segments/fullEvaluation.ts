@@ -30,6 +30,7 @@ export interface FullEvaluationResult {
  * contacts that match (compiled rules) with the current members gives the difference; members who no longer
  * match are deleted, matching contacts who are not members yet are inserted (in contact id order, which keeps
  * the primary key's inserts local); members who stay are not rewritten, so their `since` and `reason` stay.
+ * The same statement records the entries and exits in segment_membership_history (history.ts).
  * Then `member_count` and `evaluated_version` on the segment's row (if it has one). Runs in the caller's
  * transaction (the projector's batch) or opens one.
  *
@@ -60,13 +61,23 @@ export async function evaluateSegmentFully(db: Kysely<Database>, evaluation: Ful
       DELETE FROM segment_memberships m
       WHERE m.workspace_id = ${workspaceId} AND m.segment_id = ${segmentId}
         AND m.contact_id IN (SELECT contact_id FROM diff WHERE NOT matches)
-      RETURNING 1
+      RETURNING m.contact_id
     ),
     added AS (
       INSERT INTO segment_memberships (workspace_id, segment_id, contact_id, since, reason)
       SELECT ${workspaceId}, ${segmentId}, contact_id, ${evaluation.since}::timestamptz, ${JSON.stringify(evaluation.reason)}::jsonb
       FROM diff WHERE matches ORDER BY contact_id
-      RETURNING 1
+      RETURNING contact_id
+    ),
+    history_left AS (
+      UPDATE segment_membership_history h SET left_at = ${evaluation.since}::timestamptz, left_position = ${evaluation.reason.position}::int8
+      WHERE h.workspace_id = ${workspaceId} AND h.segment_id = ${segmentId} AND h.left_position IS NULL
+        AND h.contact_id IN (SELECT contact_id FROM removed)
+    ),
+    history_entered AS (
+      INSERT INTO segment_membership_history (workspace_id, segment_id, contact_id, entered_at, entered_position)
+      SELECT ${workspaceId}, ${segmentId}, contact_id, ${evaluation.since}::timestamptz, ${evaluation.reason.position}::int8 FROM added
+      ON CONFLICT (workspace_id, segment_id, contact_id) WHERE left_position IS NULL DO NOTHING
     )
     SELECT (SELECT count(*) FROM removed) AS removed, (SELECT count(*) FROM added) AS added`.execute(db);
   const settings = before.rows[0];

@@ -3,6 +3,7 @@ import { evaluate, type ContactSnapshot } from '../../domain/segments/evaluate.j
 import { dependencyOrder } from '../../domain/segments/order.js';
 import type { Rule } from '../../domain/segments/rules.js';
 import type { Database } from '../db/schema.js';
+import { recordEntered, recordLeft } from './history.js';
 import type { MembershipReason } from './tables.js';
 
 export interface ActiveSegment {
@@ -64,10 +65,12 @@ export async function reevaluateContact(db: Kysely<Database>, workspaceId: strin
       )
       .execute();
     await moveMemberCounts(db, workspaceId, joined.map((s) => s.id), 1);
+    await recordEntered(db, { workspaceId, at: cause.at, position: cause.position }, joined.map((s) => s.id), contact.contactId);
   }
   if (left.length > 0) {
     await db.deleteFrom('segment_memberships').where('workspace_id', '=', workspaceId).where('contact_id', '=', contact.contactId).where('segment_id', 'in', left).execute();
     await moveMemberCounts(db, workspaceId, left, -1);
+    await recordLeft(db, { workspaceId, at: cause.at, position: cause.position }, left, contact.contactId);
   }
 }
 

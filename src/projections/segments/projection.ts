@@ -7,6 +7,7 @@ import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
 import { evaluateSegmentFully } from './fullEvaluation.js';
+import { recordLeft } from './history.js';
 import { activeSegments, reevaluateContact } from './membership.js';
 import { applyContactEvent, snapshotFromRow, snapshotColumns } from './snapshot.js';
 
@@ -79,6 +80,7 @@ async function applySegmentEvent(db: Kysely<Database>, recorded: RecordedEvent, 
     case 'SegmentDeleted':
       await db.deleteFrom('segment_memberships').where('workspace_id', '=', workspaceId).where('segment_id', '=', segmentId).execute();
       await segment.set({ status: 'deleted', member_count: 0, updated_at: at }).execute();
+      await recordLeft(db, { workspaceId, at, position: recorded.position }, [segmentId], null);
       // Validation refuses deleting a referenced segment; a concurrent save could still have made one depend on it.
       return evaluateDependents(db, recorded, workspaceId, segmentId, now);
   }
