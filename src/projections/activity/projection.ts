@@ -4,6 +4,7 @@ import type { Projection } from '../runner/projectionRunner.js';
 /** The workspace activity feed: every event's who/what/when, for dashboards and auditors. */
 export const activityProjection: Projection = {
   name: 'activity',
+  tables: ['activity_events'],
   async apply(trx, event) {
     await trx
       .insertInto('activity_events')

@@ -64,6 +64,7 @@ const UNSUBSCRIBE_SOURCE = /^(?:one-click|link):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f
 
 export const campaignStatsProjection: Projection = {
   name: CAMPAIGN_STATS_PROJECTION,
+  tables: ['campaign_stats', 'campaign_engagement'],
   eventTypes: ['CampaignCreated', 'CampaignVariantsDefined', 'AudienceFrozen', ...DELIVERY_EVENT_TYPES, 'ContactUnsubscribed'],
   async apply(trx, event) {
     if (event.type === 'CampaignCreated' || event.type === 'CampaignVariantsDefined') return createRows(trx, event);

@@ -18,6 +18,7 @@ type ContactUpdate = UpdateObject<Database, 'contacts'>;
  */
 export const contactsProjection: Projection = {
   name: CONTACTS_PROJECTION,
+  tables: ['contacts', 'contact_consents', 'suppressions', 'contact_attribute_keys'],
   eventTypes: CONTACT_EVENT_TYPES,
   async apply(trx, recorded) {
     const event = recorded as unknown as ContactEvent & RecordedEvent;

@@ -11,6 +11,13 @@ export interface Projection {
   readonly name: string;
   /** Event types this projection reads; others only move its checkpoint. Undefined: every type. */
   readonly eventTypes?: readonly string[];
+  /**
+   * The read-model tables this projection owns: the only ones it writes AND reads, by unqualified name (no
+   * schema prefix). A rebuild (src/projections/rebuild/) fills fresh copies of exactly these and swaps them in;
+   * it runs the projection with only the fresh copies on the search_path, so a table missing here fails the
+   * rebuild instead of being written live.
+   */
+  readonly tables: readonly string[];
   /** Applies one event inside the batch's transaction; writes only through `trx`. */
   apply(trx: Transaction<Database>, event: RecordedEvent): Promise<void>;
 }
@@ -35,13 +42,33 @@ export interface BatchResult {
 }
 
 export async function applyBatch(context: BatchContext, published: readonly PublishedEvent[]): Promise<BatchResult> {
+  const inTransaction = (isolateFailures: boolean) => context.db.transaction().execute((trx) => applyEvents(trx, context, published, isolateFailures));
   try {
-    return await applyInTransaction(context, published, false);
+    return await inTransaction(false);
   } catch (error) {
-    if (isConnectionError(error) || !(error instanceof ProjectionFailure)) throw error;
-    return applyInTransaction(context, published, true);
+    if (!isProjectionFailure(error)) throw error;
+    return inTransaction(true);
   }
 }
+
+/**
+ * The same inside the caller's transaction (a rebuild's batches and its switch): a savepoint stands in for the
+ * retry, so a poison event is parked and the rest of the batch still applies.
+ */
+export async function applyBatchWithin(trx: Transaction<Database>, context: Omit<BatchContext, 'db'>, published: readonly PublishedEvent[]): Promise<BatchResult> {
+  await sql`SAVEPOINT projection_batch`.execute(trx);
+  try {
+    const result = await applyEvents(trx, context, published, false);
+    await sql`RELEASE SAVEPOINT projection_batch`.execute(trx);
+    return result;
+  } catch (error) {
+    if (!isProjectionFailure(error)) throw error;
+    await sql`ROLLBACK TO SAVEPOINT projection_batch`.execute(trx);
+    return applyEvents(trx, context, published, true);
+  }
+}
+
+const isProjectionFailure = (error: unknown): boolean => !isConnectionError(error) && error instanceof ProjectionFailure;
 
 class ProjectionFailure extends Error {
   constructor(readonly event: RecordedEvent, readonly original: unknown) {
@@ -49,48 +76,46 @@ class ProjectionFailure extends Error {
   }
 }
 
-async function applyInTransaction(context: BatchContext, published: readonly PublishedEvent[], isolateFailures: boolean): Promise<BatchResult> {
-  const { projection, db } = context;
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
-    const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
-    let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
-    const startedAt = checkpoint;
-    const applied: RecordedEvent[] = [];
+async function applyEvents(trx: Transaction<Database>, context: Omit<BatchContext, 'db'>, published: readonly PublishedEvent[], isolateFailures: boolean): Promise<BatchResult> {
+  const { projection } = context;
+  await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
+  const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
+  let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
+  const startedAt = checkpoint;
+  const applied: RecordedEvent[] = [];
 
-    const traced = context.log.isLevelEnabled('debug');
-    const applyOne = async (event: RecordedEvent) => {
-      if (projection.eventTypes === undefined || projection.eventTypes.includes(event.type)) {
-        if (traced) context.log.debug({ correlationId: event.metadata.correlationId, eventId: event.id, eventType: event.type, position: String(event.position) }, 'applying event');
-        if (isolateFailures) await applyIsolated(context, trx, event);
-        else {
-          try {
-            await projection.apply(trx, event);
-          } catch (error) {
-            throw new ProjectionFailure(event, error);
-          }
+  const traced = context.log.isLevelEnabled('debug');
+  const applyOne = async (event: RecordedEvent) => {
+    if (projection.eventTypes === undefined || projection.eventTypes.includes(event.type)) {
+      if (traced) context.log.debug({ correlationId: event.metadata.correlationId, eventId: event.id, eventType: event.type, position: String(event.position) }, 'applying event');
+      if (isolateFailures) await applyIsolated(context, trx, event);
+      else {
+        try {
+          await projection.apply(trx, event);
+        } catch (error) {
+          throw new ProjectionFailure(event, error);
         }
       }
-      checkpoint = event.position;
-      applied.push(event);
-    };
+    }
+    checkpoint = event.position;
+    applied.push(event);
+  };
 
-    for (const { event, previous } of published) {
-      if (checkpoint !== null && event.position <= checkpoint) continue;
-      if (previous !== null && (checkpoint === null || previous > checkpoint)) {
-        context.log.warn({ checkpoint: String(checkpoint), previous: String(previous), position: String(event.position) }, 'gap in the published log; reading the missing events from the store');
-        for (const missing of await readBetween(context.store, checkpoint, event.position)) await applyOne(missing);
-      }
-      await applyOne(event);
+  for (const { event, previous } of published) {
+    if (checkpoint !== null && event.position <= checkpoint) continue;
+    if (previous !== null && (checkpoint === null || previous > checkpoint)) {
+      context.log.warn({ checkpoint: String(checkpoint), previous: String(previous), position: String(event.position) }, 'gap in the published log; reading the missing events from the store');
+      for (const missing of await readBetween(context.store, checkpoint, event.position)) await applyOne(missing);
     }
-    if (checkpoint !== startedAt) {
-      await trx.updateTable('projection_checkpoints').set({ position: String(checkpoint), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
-    }
-    return { checkpoint, applied };
-  });
+    await applyOne(event);
+  }
+  if (checkpoint !== startedAt) {
+    await trx.updateTable('projection_checkpoints').set({ position: String(checkpoint), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
+  }
+  return { checkpoint, applied };
 }
 
-async function applyIsolated(context: BatchContext, trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
+async function applyIsolated(context: Omit<BatchContext, 'db'>, trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
   await sql`SAVEPOINT projection_event`.execute(trx);
   try {
     await context.projection.apply(trx, event);

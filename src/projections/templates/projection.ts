@@ -9,6 +9,7 @@ export const TEMPLATES_PROJECTION = 'templates';
 /** Templates and every version's content, from template events. */
 export const templatesProjection: Projection = {
   name: TEMPLATES_PROJECTION,
+  tables: ['templates', 'template_versions'],
   eventTypes: TEMPLATE_EVENT_TYPES,
   async apply(trx, recorded) {
     if (!recorded.streamId.startsWith('template-')) return;

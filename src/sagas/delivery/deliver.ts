@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../infra/logger.js';
+import { countDeliveries, emailsFailed } from '../../infra/metrics.js';
+import { withSpan } from '../../infra/spans.js';
 import { CircuitOpenError } from './circuitBreaker.js';
 import type { DeliveryLedger, DeliveryLedgerRow } from './ledger.js';
+import { SettlementWriter } from './ledgerBatch.js';
 import { ProviderUnavailableError, type EmailSender, type OutgoingEmail } from './smtpSender.js';
 
 /** A recipient's email, rendered; what the saga's render step returns for a claimed ledger row. */
@@ -42,55 +45,84 @@ export function contentHashOf(message: Pick<OutgoingEmail, 'subject' | 'html' | 
 }
 
 /**
- * One round of a delivery worker: claim a batch, and for each row render → pre-send mark → SMTP → outcome mark
- * (see the exactly-once argument in ledger.ts). Sends run concurrently; the sender enforces rate and
- * concurrency. Once the circuit is open the remaining rows fail fast and go back to pending.
+ * One round of a delivery worker: claim a batch, render every row, pre-send mark the rendered rows in one
+ * statement, send them concurrently (the sender enforces rate and concurrency), and write the outcomes in
+ * batches as they arrive (see the exactly-once argument in ledger.ts; the batched statements keep each row's
+ * guard, ledgerBatch.ts). Once the circuit is open the remaining rows fail fast and go back to pending.
  */
-export async function deliverBatch(options: DeliverBatchOptions): Promise<DeliverBatchReport> {
+export function deliverBatch(options: DeliverBatchOptions): Promise<DeliverBatchReport> {
+  return withSpan('delivery.batch', { 'campaign.id': options.campaignId, 'delivery.worker': options.workerId }, async (span) => {
+    const report = await deliverClaimedBatch(options);
+    countDeliveries(report);
+    span?.setAttributes({ 'delivery.claimed': report.claimed, 'delivery.sent': report.sent, 'delivery.failed': report.failed });
+    return report;
+  });
+}
+
+async function deliverClaimedBatch(options: DeliverBatchOptions): Promise<DeliverBatchReport> {
   const { ledger, sender, workerId } = options;
   const log = options.logger.child({ component: 'delivery', campaignId: options.campaignId, workerId });
   const rows = await ledger.claimBatch(options.campaignId, options.batchSize, workerId);
   const counts = { sent: 0, failed: 0, renderFailed: 0, requeued: 0, inDoubt: 0 };
   let circuitOpen = false;
 
-  await Promise.all(
+  // Render (concurrently: the renderer may batch its reads); a row that cannot be rendered is recorded as such.
+  const rendered = await Promise.all(
     rows.map(async (row) => {
-      const key = row.idempotency_key;
-      let rendered: RenderedEmail;
       try {
-        rendered = await options.render(row);
+        return { row, email: await options.render(row) };
       } catch (error) {
-        if (await ledger.markRenderFailed(key, workerId, error instanceof Error ? error.message : String(error))) counts.renderFailed++;
-        return;
+        if (await ledger.markRenderFailed(row.idempotency_key, workerId, error instanceof Error ? error.message : String(error))) counts.renderFailed++;
+        return null;
       }
-      if (sender.circuitState === 'open') {
-        circuitOpen = true;
-        await ledger.releaseClaim(key, workerId);
-        counts.requeued++;
-        return;
-      }
-      const { message } = rendered;
-      const content = { campaignRevision: rendered.campaignRevision, templateId: rendered.templateId, templateVersion: rendered.templateVersion, subject: message.subject, contentHash: contentHashOf(message) };
-      if (!(await ledger.markSending(key, workerId, content))) {
+    }),
+  );
+  const toSend: { row: DeliveryLedgerRow; email: RenderedEmail }[] = [];
+  for (const entry of rendered) {
+    if (entry === null) continue;
+    if (sender.circuitState === 'open') {
+      circuitOpen = true;
+      await ledger.releaseClaim(entry.row.idempotency_key, workerId);
+      counts.requeued++;
+      continue;
+    }
+    toSend.push(entry);
+  }
+
+  // The pre-send marks, committed before any of these rows is handed to SMTP.
+  const marked = await ledger.markSendingMany(
+    workerId,
+    toSend.map(({ row, email }) => ({
+      key: row.idempotency_key,
+      content: { campaignRevision: email.campaignRevision, templateId: email.templateId, templateVersion: email.templateVersion, subject: email.message.subject, contentHash: contentHashOf(email.message) },
+    })),
+  );
+  const outcomes = new SettlementWriter((batch) => ledger.settleMany(batch));
+  const kinds = new Map<string, 'sent' | 'failed' | 'requeued'>();
+  await Promise.all(
+    toSend.map(async ({ row, email }) => {
+      const key = row.idempotency_key;
+      if (!marked.has(key)) {
         log.warn({ key }, 'lost the claim on a ledger row before sending; skipped');
         return;
       }
       try {
-        const result = await sender.send(message);
+        const result = await sender.send(email.message);
         if (result.accepted) {
-          await ledger.markSent(key, result.attempts);
-          counts.sent++;
+          kinds.set(key, 'sent');
+          outcomes.add({ key, outcome: 'sent', attempts: result.attempts });
         } else {
           const kind = result.smtpCode !== null && result.smtpCode < 500 ? 'temporary' : 'permanent';
-          await ledger.markFailed(key, { kind, smtpCode: result.smtpCode, reason: result.response, attempts: result.attempts });
-          counts.failed++;
+          kinds.set(key, 'failed');
+          emailsFailed.inc({ reason: kind });
+          outcomes.add({ key, outcome: 'failed', failure: { kind, smtpCode: result.smtpCode, reason: result.response, attempts: result.attempts } });
         }
       } catch (error) {
         if (error instanceof CircuitOpenError || error instanceof ProviderUnavailableError) {
           // Nothing was handed over: resending later is safe.
           circuitOpen ||= error instanceof CircuitOpenError || sender.circuitState !== 'closed';
-          await ledger.returnToPending(key, error.message);
-          counts.requeued++;
+          kinds.set(key, 'requeued');
+          outcomes.add({ key, outcome: 'pending', reason: error.message });
           return;
         }
         log.warn({ key, err: error }, 'send outcome in doubt; the row stays in sending for reconciliation');
@@ -98,5 +130,10 @@ export async function deliverBatch(options: DeliverBatchOptions): Promise<Delive
       }
     }),
   );
+  await outcomes.drain();
+  for (const key of outcomes.settled) {
+    const kind = kinds.get(key);
+    if (kind !== undefined) counts[kind]++;
+  }
   return { claimed: rows.length, ...counts, circuitOpen };
 }

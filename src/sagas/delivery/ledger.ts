@@ -30,6 +30,7 @@
 import { sql, type Kysely, type UpdateObject } from 'kysely';
 import type { Database } from '../../projections/db/schema.js';
 import { idempotencyKeyOf } from './identifiers.js';
+import { markSendingMany, settleMany, type Settlement } from './ledgerBatch.js';
 import type { DeliveryLedgerRow, DeliveryStatus, DeliveryTables } from './tables.js';
 
 export type { DeliveryLedgerRow, DeliveryStatus } from './tables.js';
@@ -145,6 +146,16 @@ export class DeliveryLedger {
       .where('claimed_by', '=', workerId)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
+  }
+
+  /** markSending for many rows in one statement; returns the keys marked (only those may be sent). */
+  markSendingMany(workerId: string, rows: readonly { readonly key: string; readonly content: SendingContent }[]): Promise<Set<string>> {
+    return markSendingMany(this.db, workerId, rows);
+  }
+
+  /** markSent / markFailed / returnToPending for many 'sending' rows; returns the keys settled. */
+  settleMany(settlements: readonly Settlement[]): Promise<Set<string>> {
+    return settleMany(this.db, settlements);
   }
 
   async markSent(key: string, smtpAttempts = 1): Promise<boolean> {

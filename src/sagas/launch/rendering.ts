@@ -8,6 +8,7 @@ import type { EventStore } from '../../eventstore/port.js';
 import type { Database } from '../../projections/db/schema.js';
 import type { RenderedEmail } from '../delivery/deliver.js';
 import type { DeliveryLedgerRow } from '../delivery/ledger.js';
+import { microBatch } from '../delivery/microBatch.js';
 import { trackingLinks } from '../delivery/trackingTokens.js';
 import type { LaunchPlan } from './workflow.js';
 
@@ -96,16 +97,24 @@ export function renderEmail(plan: LaunchPlan, variant: VariantContent, to: Addre
 
 /** The render step deliverBatch calls per claimed ledger row: the contact as the contacts read model has it now. */
 export function ledgerRenderer(db: Kysely<Database>, plan: LaunchPlan, contents: ReadonlyMap<string, VariantContent>, settings: RenderSettings) {
+  // A delivery batch renders its rows concurrently: their contact reads go out as one query per batch.
+  const contactOf = microBatch(async (keys: readonly (readonly [workspaceId: string, contactId: string])[]) => {
+    const found = [];
+    for (const workspaceId of new Set(keys.map(([w]) => w))) {
+      const wanted = keys.filter(([w]) => w === workspaceId);
+      const rows = await db.selectFrom('contacts').select(['id', 'email', 'tags', 'attributes']).where('workspace_id', '=', workspaceId).where('id', 'in', wanted.map(([, c]) => c)).where('status', '=', 'active').execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const key of wanted) {
+        const row = byId.get(key[1]);
+        if (row !== undefined) found.push([key, row] as const);
+      }
+    }
+    return new Map(found);
+  });
   return async (row: DeliveryLedgerRow): Promise<RenderedEmail> => {
     const variant = contents.get(row.variant_key);
     if (variant === undefined) throw new Error(`variant ${row.variant_key} is not part of this launch`);
-    const contact = await db
-      .selectFrom('contacts')
-      .select(['email', 'tags', 'attributes'])
-      .where('workspace_id', '=', row.workspace_id)
-      .where('id', '=', row.contact_id)
-      .where('status', '=', 'active')
-      .executeTakeFirst();
+    const contact = await contactOf([row.workspace_id, row.contact_id]);
     if (contact === undefined) throw new Error(`contact ${row.contact_id} is no longer an active contact`);
     const to = { workspaceId: row.workspace_id, campaignId: row.campaign_id, variantKey: row.variant_key, contactId: row.contact_id, email: row.email };
     return renderEmail(plan, variant, to, contactValues(contact), settings);

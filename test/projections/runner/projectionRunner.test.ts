@@ -43,6 +43,7 @@ async function countingProjection(name: string, poisonType?: string): Promise<Pr
   await sql`CREATE TABLE ${sql.table(name)} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, revision int NOT NULL, applied_order serial, times int NOT NULL DEFAULT 1)`.execute(db);
   return {
     name,
+    tables: [name],
     async apply(trx, event) {
       if (event.type === poisonType) throw new Error(`cannot project ${event.type}: field "total" is missing`);
       await sql`INSERT INTO ${sql.table(name)} (event_id, stream_id, revision) VALUES (${event.id}, ${event.streamId}, ${event.revision})

@@ -55,6 +55,28 @@ describe('delivery ledger', () => {
     expect((await ledger.get(row!.idempotency_key))!).toMatchObject({ status: 'sent', attempts: 1, smtp_code: 250 });
   });
 
+  it('batched marks keep each row’s guard: only own pending rows are marked, each settles once', async () => {
+    const audience = recipients(4);
+    await ledger.enqueue(audience);
+    const rows = await ledger.claimBatch(audience[0]!.campaignId, 10, 'owner');
+    const [a, b, c, d] = rows.map((r) => r.idempotency_key);
+    await ledger.markSending(d!, 'owner', content); // already sending: must not be marked again
+    const marked = await ledger.markSendingMany('owner', [a!, b!, c!, d!].map((key) => ({ key, content: { ...content, subject: `s-${key}` } })));
+    expect([...marked].sort()).toEqual([a!, b!, c!].sort());
+    expect(await ledger.markSendingMany('intruder', [{ key: a!, content }])).toEqual(new Set());
+    const settled = await ledger.settleMany([
+      { key: a!, outcome: 'sent', attempts: 2 },
+      { key: b!, outcome: 'failed', failure: { kind: 'permanent', smtpCode: 550, reason: '550 no such user', attempts: 1 } },
+      { key: c!, outcome: 'pending', reason: 'provider unreachable' },
+    ]);
+    expect([...settled].sort()).toEqual([a!, b!, c!].sort());
+    expect(await ledger.settleMany([{ key: a!, outcome: 'sent', attempts: 1 }])).toEqual(new Set());
+    expect(await ledger.get(a!)).toMatchObject({ status: 'sent', attempts: 2, smtp_code: 250, subject: `s-${a}` });
+    expect(await ledger.get(b!)).toMatchObject({ status: 'failed', failure_kind: 'permanent', smtp_code: 550, last_error: '550 no such user' });
+    expect(await ledger.get(c!)).toMatchObject({ status: 'pending', claimed_by: null, last_error: 'provider unreachable' });
+    expect(await ledger.get(d!)).toMatchObject({ status: 'sending', attempts: 1, subject: 's' });
+  });
+
   it('an expired claim is taken over by another worker, and the old owner can no longer mark it', async () => {
     const [r] = recipients(1);
     await ledger.enqueue([r!]);
