@@ -29,7 +29,7 @@ export function createSegmentsProjection(options: SegmentsProjectionOptions = {}
   const now = options.now ?? (() => new Date());
   return {
     name: SEGMENTS_PROJECTION,
-    tables: ['segment_contact_snapshots', 'segments', 'segment_memberships'],
+    tables: ['segment_contact_snapshots', 'segments', 'segment_memberships', 'segment_membership_history'],
     eventTypes: [...CONTACT_EVENT_TYPES, ...SEGMENT_EVENT_TYPES],
     async apply(trx, event) {
       if (isSegmentStream(event.streamId)) await applySegmentEvent(trx, event, now());
