@@ -15,6 +15,8 @@ export interface WireEvent {
 /** Headers of every published event. The previous position lets a consumer notice a gap. */
 export const HEADER_POSITION = 'Mkt-Position';
 export const HEADER_PREVIOUS_POSITION = 'Mkt-Previous-Position';
+/** W3C trace context of the relay's publish span (only when the event was appended inside a sampled trace). */
+export const HEADER_TRACEPARENT = 'traceparent';
 
 export function toWire(event: RecordedEvent): WireEvent {
   return { ...event, position: event.position.toString(), recordedAt: event.recordedAt.toISOString() };

@@ -13,6 +13,10 @@ export interface EventMetadata {
   readonly actor: string;
   readonly workspaceId: string;
   readonly schemaVersion: number;
+  /** W3C traceparent of the command's span when tracing was on (optional; continues the trace downstream). */
+  readonly traceparent?: string;
+  /** Set on read only: some personal data of this event was erased and reads as marker values (src/privacy/). */
+  readonly erased?: true;
 }
 
 /** An event as a command handler proposes it, before the store gives it a revision and a position. */

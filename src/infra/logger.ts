@@ -1,15 +1,18 @@
 import { pino, type Logger } from 'pino';
+import { traceLogFields } from './spans.js';
 
 export type { Logger };
 
 /**
  * The one pino logger factory. Secrets are redacted by path; components get child loggers with
- * `{ component }`, requests and commands add `{ correlationId }`.
+ * `{ component }`, requests and commands add `{ correlationId }`. While tracing is on, a line written inside a
+ * span carries its `trace_id` and `span_id` (a mixin), so a log line leads to its trace and back.
  */
 export function createLogger(options: { level?: string; name?: string } = {}): Logger {
   return pino({
     name: options.name ?? 'marketing-engine',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    mixin: traceLogFields,
     redact: {
       paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key', 'password', 'secret', '*.password', '*.secret'],
       censor: '[redacted]',
