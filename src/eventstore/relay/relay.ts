@@ -6,10 +6,11 @@ import type { Logger } from '../../infra/logger.js';
 import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import { ensureEventStream } from '../../infra/jetstream.js';
 import type { Database } from '../../projections/db/schema.js';
-import { eventSubject, HEADER_POSITION, HEADER_PREVIOUS_POSITION, toWire } from '../envelope.js';
+import { eventSubject, HEADER_POSITION, HEADER_PREVIOUS_POSITION, HEADER_TRACEPARENT, toWire } from '../envelope.js';
 import type { EventStore, RecordedEvent, Subscription } from '../port.js';
 import { readRelayCheckpoint, writeRelayCheckpoint } from './checkpoint.js';
 import { relayPublished } from '../../infra/metrics.js';
+import { SpanKind, startSpan, traceparentOf } from '../../infra/spans.js';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -138,8 +139,13 @@ export class Relay {
         const headers = natsHeaders();
         headers.set(HEADER_POSITION, event.position.toString());
         headers.set(HEADER_PREVIOUS_POSITION, previous === null ? '' : previous.toString());
-        const ack = this.js.publish(eventSubject(prefix, event), JSON.stringify(toWire(event)), { msgID: event.id, headers });
-        ack.catch(() => {}); // observed in flush; this only prevents an unhandled-rejection warning meanwhile
+        const subject = eventSubject(prefix, event);
+        // Only events appended inside a sampled trace carry a traceparent; the publish span continues that trace.
+        const span = event.metadata.traceparent === undefined ? undefined : startSpan('relay publish', { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'event.id': event.id, 'event.type': event.type, 'event.position': event.position.toString(), 'correlation.id': event.metadata.correlationId }, { parent: event.metadata.traceparent, kind: SpanKind.PRODUCER });
+        const traceparent = span === undefined ? undefined : traceparentOf(span);
+        if (traceparent !== undefined) headers.set(HEADER_TRACEPARENT, traceparent);
+        const ack = this.js.publish(subject, JSON.stringify(toWire(event)), { msgID: event.id, headers });
+        ack.then(() => span?.end(), () => span?.end()); // also observed in flush; this prevents an unhandled-rejection warning meanwhile
         inFlight.push({ position: event.position, ack });
         relayPublished.inc();
         previous = event.position;
