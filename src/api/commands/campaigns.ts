@@ -6,7 +6,8 @@ import { deterministicUuid } from '../../domain/shared/ids.js';
 import { expectedRevisionOf, inputObject, uuidOf, type RawInput } from '../../domain/templates/input.js';
 import { validateTemplatePart } from '../../domain/templates/render.js';
 import { handleCommand } from '../../eventstore/commandHandler.js';
-import { statsOfCampaigns } from '../../projections/campaigns/queries.js';
+import { rateOf } from '../../domain/campaigns/winner.js';
+import { variantResults } from '../../projections/campaigns/winnerMetrics.js';
 import { ValidationError } from '../errors.js';
 import { defineCommand, type CommandDefinition, type CommandDeps, type CommandOutcome, type ExecutionContext } from './catalog.js';
 import { defaultTemplateSchema, loadTemplate, type TemplateSchemaLookup } from './templates.js';
@@ -70,22 +71,15 @@ function simple(name: string, toCommand: (at: string, reason: string | null, con
 
 /**
  * Each variant's winner metric so far, recorded with a winner chosen by hand: the variants and metric from the
- * campaign's stream, the counts from the stats read model (0 for a variant it has not counted yet).
+ * campaign's stream, the counts from the stats read model (variantResults; 0 for a variant not counted yet).
  */
 async function metricValues(deps: CommandDeps, workspaceId: string, campaignId: string): Promise<Record<string, number>> {
   const read = await deps.eventStore.readStream(campaignStreamId(campaignId));
   if (read.status === 'not_found' || read.events[0]?.metadata.workspaceId !== workspaceId) return {};
   const state = read.events.reduce((s, e) => campaignDecider.evolve(s, upcastCampaignEvent(e, e.metadata.schemaVersion)), campaignDecider.initialState());
   if (state.status === 'none' || state.variants === null) return {};
-  const metric = state.variants.winnerMetric;
-  const rows = new Map((await statsOfCampaigns(deps.db, workspaceId, [campaignId])).map((row) => [row.variant_key, row]));
-  const values: Record<string, number> = {};
-  for (const { key } of state.variants.variants) {
-    const row = rows.get(key);
-    const hits = row === undefined ? 0 : metric === 'open_rate' ? row.unique_opens : row.unique_clicks;
-    values[key] = row === undefined || row.sent === 0 ? 0 : Math.round((hits / row.sent) * 10_000) / 10_000;
-  }
-  return values;
+  const results = await variantResults(deps.db, workspaceId, campaignId, state.variants);
+  return Object.fromEntries(results.map((result) => [result.key, rateOf(result)]));
 }
 
 /** The campaigns commands, with the contact schema lookup injectable (tests, or before the contacts slice exists). */

@@ -1,17 +1,20 @@
 import { isUuid } from '../../domain/templates/input.js';
-import { findLaunch, type LaunchView } from '../../sagas/launch/queries.js';
+import { findLaunch, type LaunchView, type TestPhaseView } from '../../sagas/launch/queries.js';
 import { ResendToFailed } from '../commands/launches.js';
 import { receipt, runCommand } from './commands.js';
 import { requirePermission, type GraphQLContext, type GraphQLSlice } from './context.js';
 
 const typeDefs = /* GraphQL */ `
-  enum LaunchStatus { STARTED FROZEN DELIVERING PAUSED COMPLETED CANCELLED COMPENSATED FAILED }
+  "TESTING: an A/B test's sample is sent and its holdout waits for the winner."
+  enum LaunchStatus { STARTED FROZEN DELIVERING TESTING PAUSED COMPLETED CANCELLED COMPENSATED FAILED }
 
   enum LaunchPauser { USER CIRCUIT RENDER_FAILURES }
 
   "The delivery ledger's rows of the launch, by where they are now."
   type LaunchLedgerCounts {
     total: Int!
+    "An A/B test's holdout, waiting for the winner (never sent before it is known)."
+    held: Int!
     pending: Int!
     sending: Int!
     sent: Int!
@@ -31,11 +34,31 @@ const typeDefs = /* GraphQL */ `
 
   type LaunchPause { by: LaunchPauser! reason: String at: DateTime! }
 
+  "An A/B test phase: the sample is split over the variants and sent first; the holdout then receives the winner."
+  type LaunchTestPhase {
+    samplePercent: Int!
+    winnerMetric: WinnerMetric!
+    "Null: the winner is picked by hand (chooseCampaignWinner)."
+    winnerAfterHours: Int
+    "Recipients in the test sample; null until the audience is frozen."
+    sampleSize: Int
+    "Recipients held back for the winner; null until the audience is frozen."
+    holdoutSize: Int
+    "When every sample email was settled; null before."
+    sampleSentAt: DateTime
+    "When the winner is chosen automatically (sample sent + winnerAfterHours); null when picked by hand or not yet known."
+    decideAt: DateTime
+    "The winner with each variant's metric value when it was chosen; null until then."
+    winner: CampaignWinner
+    "When the holdout started receiving the winner; null before."
+    winnerRoundStartedAt: DateTime
+  }
+
   "A campaign's send, from the launch saga's stream (status) and the delivery ledger (counts)."
   type Launch {
     campaignId: ID!
     status: LaunchStatus!
-    "1 for the first send; +1 for each resend to failed recipients (0 before delivery started)."
+    "1 for the first send (an A/B test's sample); +1 for the winner round and for each resend to failed recipients (0 before delivery started)."
     round: Int!
     startedAt: DateTime!
     "Null until the audience is frozen."
@@ -50,6 +73,8 @@ const typeDefs = /* GraphQL */ `
     endReason: String
     counts: LaunchLedgerCounts!
     finalCounts: LaunchFinalCounts
+    "Null for a launch without an A/B test phase."
+    testPhase: LaunchTestPhase
   }
 
   input ResendToFailedInput { campaignId: ID! }
@@ -82,6 +107,16 @@ function launchNode(view: LaunchView) {
     endReason: view.endReason,
     counts: view.ledger,
     finalCounts: view.finalCounts,
+    testPhase: view.testPhase === null ? null : testPhaseNode(view.testPhase),
+  };
+}
+
+function testPhaseNode(test: TestPhaseView) {
+  const { winner } = test;
+  return {
+    ...test,
+    winnerMetric: test.winnerMetric.toUpperCase(),
+    winner: winner === null ? null : { ...winner, metric: winner.metric.toUpperCase(), values: Object.entries(winner.values).map(([key, value]) => ({ key, value })) },
   };
 }
 

@@ -12,7 +12,9 @@ import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
  * any stream works). Every event's metadata workspaceId must be the campaign's, or it counts for nothing.
  *
  * - `AudienceFrozen { campaignId, audienceSize, variantSizes: { [variantKey]: number } | null, at }` sets
- *   audience_size (the whole campaign's, and each variant's when given).
+ *   audience_size (the whole campaign's, and each variant's when given: with an A/B test phase, the sample's).
+ * - `WinnerRoundStarted { campaignId, variantKey, holdoutSize, at }` (an A/B test's holdout gets the winner) adds
+ *   the holdout to the winner's audience_size; the winner round's sends then count under the winner.
  * - `EmailSent { campaignId, variantKey, contactId, messageId, sentAt | at, ... }` → sent + 1; remembers the
  *   contact's variant.
  * - `EmailDelivered { campaignId, variantKey?, contactId, at }` → delivered + 1.
@@ -65,10 +67,11 @@ const UNSUBSCRIBE_SOURCE = /^(?:one-click|link):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f
 export const campaignStatsProjection: Projection = {
   name: CAMPAIGN_STATS_PROJECTION,
   tables: ['campaign_stats', 'campaign_engagement'],
-  eventTypes: ['CampaignCreated', 'CampaignVariantsDefined', 'AudienceFrozen', ...DELIVERY_EVENT_TYPES, 'ContactUnsubscribed'],
+  eventTypes: ['CampaignCreated', 'CampaignVariantsDefined', 'AudienceFrozen', 'WinnerRoundStarted', ...DELIVERY_EVENT_TYPES, 'ContactUnsubscribed'],
   async apply(trx, event) {
     if (event.type === 'CampaignCreated' || event.type === 'CampaignVariantsDefined') return createRows(trx, event);
     if (event.type === 'AudienceFrozen') return freezeAudience(trx, event);
+    if (event.type === 'WinnerRoundStarted') return addHoldout(trx, event);
     if (event.type === 'ContactUnsubscribed') return countUnsubscribe(trx, event);
     return countDelivery(trx, event, deliveryData(event));
   },
@@ -144,6 +147,21 @@ async function freezeAudience(trx: Transaction<Database>, event: RecordedEvent):
       .where('workspace_id', '=', event.metadata.workspaceId)
       .execute();
   }
+}
+
+async function addHoldout(trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
+  const { campaignId, variantKey, holdoutSize } = event.data as { campaignId?: unknown; variantKey?: unknown; holdoutSize?: unknown };
+  if (typeof campaignId !== 'string' || !UUID.test(campaignId) || typeof variantKey !== 'string' || typeof holdoutSize !== 'number') {
+    throw new Error('WinnerRoundStarted needs campaignId (a uuid), variantKey and holdoutSize');
+  }
+  if (!(await isWorkspaceCampaign(trx, event, campaignId))) return;
+  await trx
+    .updateTable('campaign_stats')
+    .set((eb) => ({ audience_size: eb('audience_size', '+', holdoutSize), updated_at: event.recordedAt }))
+    .where('campaign_id', '=', campaignId)
+    .where('variant_key', '=', variantKey)
+    .where('workspace_id', '=', event.metadata.workspaceId)
+    .execute();
 }
 
 async function countUnsubscribe(trx: Transaction<Database>, event: RecordedEvent): Promise<void> {

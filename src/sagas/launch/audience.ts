@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import { AudienceHasher, variantAt, variantSizes } from '../../domain/launches/audience.js';
-import type { AudienceExclusions, LaunchVariant } from '../../domain/launches/events.js';
+import { AudienceHasher, sampleSizeOf, variantAt, variantSizes } from '../../domain/launches/audience.js';
+import { HOLDOUT_VARIANT_KEY, type AudienceExclusions, type LaunchVariant } from '../../domain/launches/events.js';
 import type { Database } from '../../projections/db/schema.js';
 import { messageIdFor, senderDomainOf } from '../delivery/identifiers.js';
 import { DeliveryLedger, type Recipient } from '../delivery/ledger.js';
@@ -12,6 +12,10 @@ import { StepTimeoutError } from './timeouts.js';
  * IS the stored audience). One REPEATABLE READ transaction: the counts, the rows and the fingerprint all see the
  * same snapshot, and a crash or timeout leaves no partial audience behind. Memory stays constant: the audience
  * streams through server-side cursors in chunks.
+ *
+ * With an A/B test phase (`samplePercent`), the first sampleSizeOf(...) ranks of the md5 order are the test sample,
+ * split over the variants; the other ranks are the holdout: rows with variant HOLDOUT_VARIANT_KEY and status
+ * 'held', which no worker claims until the winner is known (testPhase.ts gives them the winner's variant).
  */
 
 export interface FreezeRequest {
@@ -21,6 +25,8 @@ export interface FreezeRequest {
   readonly topic: string | null;
   readonly senderEmail: string;
   readonly variants: readonly LaunchVariant[];
+  /** The A/B test sample's share of the audience; absent or null: no test phase (everyone is sent at once). */
+  readonly samplePercent?: number | null;
   /** The whole step: each SQL statement, and the sum of all of them (checked between chunks). */
   readonly timeoutMs: number;
   readonly chunkSize?: number;
@@ -32,6 +38,9 @@ export interface FrozenAudienceResult {
   readonly variantSizes: Readonly<Record<string, number>> | null;
   readonly hash: string;
   readonly excluded: AudienceExclusions;
+  /** With a test phase only: the sample (split over the variants) and the holdout (held for the winner). */
+  readonly sampleSize?: number;
+  readonly holdoutSize?: number;
 }
 
 /** The campaign's ledger already holds rows that went past pending: it is not ours to overwrite. */
@@ -83,20 +92,22 @@ export async function freezeAudience(db: Kysely<Database>, request: FreezeReques
       const counts = await countAudience(trx, request);
       const excluded = { unsubscribed: counts.unsubscribed, suppressed: counts.suppressed, merged: counts.merged, duplicateEmail: counts.duplicateEmail };
       if (counts.audience === 0) return { size: 0, variantSizes: null, hash: new AudienceHasher().digest(), excluded };
-      await enqueueAudience(trx, request, counts.audience, { deadline, timeoutMs: request.timeoutMs });
+      const sample = sampleSizeOf(counts.audience, request.samplePercent ?? null, request.variants.length);
+      await enqueueAudience(trx, request, counts.audience, sample, { deadline, timeoutMs: request.timeoutMs });
       const hash = await fingerprint(trx, request.campaignId, counts.audience, { deadline, timeoutMs: request.timeoutMs });
-      const sizes = request.variants.length > 1 ? variantSizes(counts.audience, request.variants) : null;
-      return { size: counts.audience, variantSizes: sizes, hash, excluded };
+      const sizes = request.variants.length > 1 ? variantSizes(sample, request.variants) : null;
+      const split = request.samplePercent == null ? {} : { sampleSize: sample, holdoutSize: counts.audience - sample };
+      return { size: counts.audience, variantSizes: sizes, hash, excluded, ...split };
     });
 }
 
-/** Rows of an earlier attempt that never left pending (a compensated launch whose release was cut short). */
+/** Rows of an earlier attempt that never left pending or held (a compensated launch whose release was cut short). */
 async function clearLeftovers(trx: Transaction<Database>, campaignId: string): Promise<void> {
   const moved = await trx
     .selectFrom('delivery_ledger')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('campaign_id', '=', campaignId)
-    .where('status', '<>', 'pending')
+    .where('status', 'not in', ['pending', 'held'])
     .executeTakeFirstOrThrow();
   if (Number(moved.n) > 0) throw new AudienceAlreadyDeliveringError(campaignId, Number(moved.n));
   await trx.deleteFrom('delivery_ledger').where('campaign_id', '=', campaignId).execute();
@@ -119,8 +130,11 @@ async function countAudience(trx: Transaction<Database>, request: FreezeRequest)
   return { unsubscribed: Number(row.unsubscribed), suppressed: Number(row.suppressed), merged: Number(row.merged), duplicateEmail: Number(row.duplicateEmail), audience: Number(row.audience) };
 }
 
-/** Streams the eligible contacts in hash order (md5 of campaign and contact) and enqueues them with their variant. */
-async function enqueueAudience(trx: Transaction<Database>, request: FreezeRequest, total: number, deadline: Deadline): Promise<void> {
+/**
+ * Streams the eligible contacts in hash order (md5 of campaign and contact) and enqueues them with their variant:
+ * the first `sample` ranks split over the variants, the rest held back as the holdout.
+ */
+async function enqueueAudience(trx: Transaction<Database>, request: FreezeRequest, total: number, sample: number, deadline: Deadline): Promise<void> {
   const { campaignId, workspaceId, variants } = request;
   const domain = senderDomainOf(request.senderEmail);
   const ledger = new DeliveryLedger(trx);
@@ -136,12 +150,15 @@ async function enqueueAudience(trx: Transaction<Database>, request: FreezeReques
     if (page.rows.length === 0) break;
     checkDeadline(deadline);
     const recipients: Recipient[] = page.rows.map((row) => {
-      const variant = variantAt(rank++, total, variants);
-      return { workspaceId, campaignId, variantKey: variant.key, contactId: row.contact_id, email: row.email, messageId: messageIdFor(campaignId, variant.key, row.contact_id, domain) };
+      const at = rank++;
+      const variantKey = at < sample ? variantAt(at, sample, variants).key : HOLDOUT_VARIANT_KEY;
+      return { workspaceId, campaignId, variantKey, contactId: row.contact_id, email: row.email, messageId: messageIdFor(campaignId, variantKey, row.contact_id, domain) };
     });
     await ledger.enqueue(recipients);
   }
   await sql`CLOSE launch_audience`.execute(trx);
+  // Inside the freeze's transaction: no worker ever sees a holdout row as pending.
+  if (sample < total) await trx.updateTable('delivery_ledger').set({ status: 'held' }).where('campaign_id', '=', campaignId).where('variant_key', '=', HOLDOUT_VARIANT_KEY).execute();
   if (rank !== total) throw new Error(`Audience of campaign ${campaignId} changed while it was frozen (${rank} rows, ${total} counted)`);
 }
 

@@ -9,6 +9,7 @@ import { fail } from './orchestration.js';
 import { ledgerRenderer, loadVariantContents, MissingTemplateVersionError } from './rendering.js';
 import type { SagaRuntime } from './runtime.js';
 import { loadLaunch, runLaunchCommand, sagaContext, stepIfCurrent, type LoadedLaunch } from './streams.js';
+import { endTestSample, finishHoldoutAssignment } from './testPhase.js';
 import { sleep } from './timeouts.js';
 import { renderFailuresExceeded } from './workflow.js';
 
@@ -19,12 +20,16 @@ import { renderFailuresExceeded } from './workflow.js';
  *
  * Before every batch claim the launch stream is read again: a pause, cancel or completion recorded meanwhile stops
  * this loop before it claims anything more, so at most the batch in flight is still sent after a pause.
+ *
+ * With an A/B test phase, round 1 sends the sample; when only held rows are left it ends with EndTestSample
+ * instead of completing (the holdout waits, testPhase.ts). The winner round moves the held rows to the winner.
  */
 export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stopping: () => boolean): Promise<void> {
   const sender = rt.sender;
   // Without an SMTP provider this worker leaves delivery to workers that have one (said once at start-up).
   if (sender === null) return;
   let render: ((row: DeliveryLedgerRow) => Promise<RenderedEmail>) | null = null;
+  let holdoutChecked = false;
   for (;;) {
     if (stopping()) return;
     const launch = await loadLaunch(rt.eventStore, campaignId);
@@ -41,7 +46,14 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       }
     }
 
+    // The winner round of a worker that died before it moved the holdout to the winner's variant.
+    if (!holdoutChecked) {
+      await finishHoldoutAssignment(rt, launch);
+      holdoutChecked = true;
+    }
+
     // Crash recovery, every round: claims of a dead worker are given up, sends left in doubt are reconciled.
+    const T0 = performance.now();
     await releaseStaleClaims(rt.db, campaignId, rt.settings.claimLeaseMs);
     const reconciled = await rt.ledger.reconcileSending(rt.reconciler, { campaignId, staleAfterMs: rt.settings.staleSendingAfterMs });
     if (reconciled.sent.length + reconciled.requeued.length + reconciled.unknown.length > 0) log.warn({ reconciled: { sent: reconciled.sent.length, requeued: reconciled.requeued.length, unknown: reconciled.unknown.length } }, 'settled sends left in doubt');
@@ -51,9 +63,13 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       await sleep(rt.settings.idleDelayMs);
       continue;
     }
+    const T1 = performance.now();
     const report = await deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, render, logger: rt.logger });
+    const T2 = performance.now();
     await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
+    const T3 = performance.now();
     const tally = await tallyLedger(rt.db, campaignId);
+    process.stderr.write(`TIMING recon ${(T1-T0).toFixed(0)} deliver ${(T2-T1).toFixed(0)} record ${(T3-T2).toFixed(0)} tally ${(performance.now()-T3).toFixed(0)} claimed ${report.claimed}\n`);
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');
 
     // Only a circuit still open after the batch: a half-open probe that succeeded closed it again (the rows that
@@ -66,7 +82,12 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       return pause(rt, launch, 'render_failures', `${failed} of ${attempted} recipients could not be rendered`, tally);
     }
     if (report.claimed === 0) {
-      if (tally.pending === 0 && tally.sending === 0) return complete(rt, launch, tally);
+      if (tally.pending === 0 && tally.sending === 0) {
+        if (tally.held === 0) return complete(rt, launch, tally);
+        if (state.winner === null) return endTestSample(rt, launch, tally);
+        holdoutChecked = false;
+        continue;
+      }
       // Rows held by other workers, or sends in doubt waiting to become old enough to reconcile.
       await sleep(rt.settings.idleDelayMs);
     }

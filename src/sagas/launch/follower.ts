@@ -9,6 +9,7 @@ import { LeaderLoop, Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import { cancelLaunch, pauseLaunch, resumeLaunch, startLaunch } from './orchestration.js';
 import type { SagaRuntime } from './runtime.js';
+import { followWinner } from './testPhase.js';
 
 export interface FollowerOptions {
   readonly runtime: SagaRuntime;
@@ -16,7 +17,7 @@ export interface FollowerOptions {
   readonly pool: pg.Pool;
   readonly prefix: string;
   readonly logger: Logger;
-  /** Called with a campaign whose launch was started or resumed: the worker drives it now instead of at its next poll. */
+  /** Called with a campaign whose launch was started, resumed or given its winner: the worker drives it now instead of at its next poll. */
   readonly touched: (campaignId: string) => void;
   readonly standbyRetryMs?: number;
 }
@@ -120,6 +121,10 @@ export class CampaignEventFollower {
       case 'CampaignCancelled':
         await cancelLaunch(rt, event);
         this.options.touched(campaignId);
+        break;
+      case 'CampaignWinnerChosen':
+        // The winner round (the poll would start it too: driveLaunch on a testing launch does the same step).
+        if (await followWinner(rt, event, campaignId)) this.options.touched(campaignId);
         break;
       default:
         break;

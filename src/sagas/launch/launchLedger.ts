@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { LaunchCounts, RenderTally } from '../../domain/launches/events.js';
 import type { Database } from '../../projections/db/schema.js';
+import { idempotencyKeyOf, messageIdFor } from '../delivery/identifiers.js';
 
 /**
  * What the launch saga does to a campaign's rows of the delivery ledger as a whole (src/sagas/delivery/ledger.ts
@@ -10,6 +11,8 @@ import type { Database } from '../../projections/db/schema.js';
 /** A campaign's rows by where they are. */
 export interface LedgerTally {
   readonly total: number;
+  /** An A/B test's holdout, waiting for the winner. */
+  readonly held: number;
   readonly pending: number;
   readonly sending: number;
   readonly sent: number;
@@ -25,7 +28,7 @@ export async function tallyLedger(db: Kysely<Database>, campaignId: string): Pro
     .where('campaign_id', '=', campaignId)
     .groupBy(['status', 'failure_kind'])
     .execute();
-  const tally = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, renderFailed: 0, unknown: 0 };
+  const tally = { total: 0, held: 0, pending: 0, sending: 0, sent: 0, failed: 0, renderFailed: 0, unknown: 0 };
   for (const row of rows) {
     const n = Number(row.n);
     tally.total += n;
@@ -35,7 +38,7 @@ export async function tallyLedger(db: Kysely<Database>, campaignId: string): Pro
   return tally;
 }
 
-/** The counts a launch ends with; rows missing from the frozen audience were released by a cancel. */
+/** The counts a launch ends with; rows missing from the frozen audience were released by a cancel; held rows were never sent. */
 export function countsOf(tally: LedgerTally, audienceSize: number): LaunchCounts {
   return {
     audience: audienceSize,
@@ -44,8 +47,13 @@ export function countsOf(tally: LedgerTally, audienceSize: number): LaunchCounts
     renderFailed: tally.renderFailed,
     // A cancel may leave rows in 'sending' whose outcome arrives later: not known when the counts were taken.
     unknown: tally.unknown + tally.sending,
-    cancelled: Math.max(0, audienceSize - tally.total) + tally.pending,
+    cancelled: Math.max(0, audienceSize - tally.total) + tally.pending + tally.held,
   };
+}
+
+/** The counts of an A/B test's sample (the held rows are not part of it). */
+export function sampleCountsOf(tally: LedgerTally, sampleSize: number): LaunchCounts {
+  return countsOf({ ...tally, total: tally.total - tally.held, held: 0 }, sampleSize);
 }
 
 /** Attempts (rows past rendering) and render failures: the render-failure threshold's measure. */
@@ -53,10 +61,48 @@ export function renderTallyOf(tally: LedgerTally): RenderTally {
   return { attempted: tally.sent + tally.failed + tally.renderFailed + tally.sending + tally.unknown, renderFailed: tally.renderFailed };
 }
 
-/** Deletes the campaign's rows that were never handed to SMTP (compensation, cancel); returns how many. */
+/** Deletes the campaign's rows that were never handed to SMTP, the holdout's too (compensation, cancel); returns how many. */
 export async function releasePending(db: Kysely<Database>, campaignId: string): Promise<number> {
-  const result = await db.deleteFrom('delivery_ledger').where('campaign_id', '=', campaignId).where('status', '=', 'pending').executeTakeFirst();
+  const result = await db.deleteFrom('delivery_ledger').where('campaign_id', '=', campaignId).where('status', 'in', ['pending', 'held']).executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+const ASSIGN_CHUNK = 1_000;
+
+/**
+ * The winner round: the held rows become pending rows of the winner's variant. Each row gets the idempotency key
+ * and Message-ID of (campaign, winner, contact), exactly what a sample row of the winner would have, so the rest of
+ * the ledger's life cycle (claims, pre-send mark, outcomes, bounces) is the usual one. Exactly once: a row is
+ * moved only while 'held' (a repeat, or a second worker, finds nothing left to move), it was never sent under its
+ * holdout key (held rows are never claimed), and the unique (campaign, contact) index keeps a contact to one row,
+ * so a holdout contact cannot also be a sample row with the winner's key. Returns how many rows were moved.
+ */
+export async function assignHoldout(db: Kysely<Database>, campaignId: string, variantKey: string, senderDomain: string): Promise<number> {
+  let assigned = 0;
+  for (;;) {
+    const moved = await db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('delivery_ledger')
+        .select(['idempotency_key', 'contact_id'])
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 'held')
+        .orderBy('idempotency_key')
+        .limit(ASSIGN_CHUNK)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (rows.length === 0) return 0;
+      const values = rows.map((r) => sql`(${r.idempotency_key}, ${idempotencyKeyOf(campaignId, variantKey, r.contact_id)}, ${messageIdFor(campaignId, variantKey, r.contact_id, senderDomain)})`);
+      const result = await sql`
+        UPDATE delivery_ledger l
+        SET idempotency_key = v.new_key, message_id = v.message_id, variant_key = ${variantKey}, status = 'pending', claimed_by = NULL, claimed_at = NULL, updated_at = now()
+        FROM (VALUES ${sql.join(values)}) AS v(old_key, new_key, message_id)
+        WHERE l.idempotency_key = v.old_key AND l.status = 'held'`.execute(trx);
+      return Number(result.numAffectedRows ?? 0n);
+    });
+    if (moved === 0) return assigned;
+    assigned += moved;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { campaignIdOfStream } from '../../domain/campaigns/events.js';
 import type { ExistingCampaign } from '../../domain/campaigns/state.js';
+import { testPhaseOf } from '../../domain/campaigns/winner.js';
 import { SINGLE_VARIANT_KEY, type AudienceExclusions, type LaunchStep, type LaunchVariant, type PreviousCampaignStatus } from '../../domain/launches/events.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
@@ -10,6 +11,7 @@ import { recordRoundOutcomes } from './outcomes.js';
 import { preflight } from './preflight.js';
 import { withLaunchLock, type SagaRuntime } from './runtime.js';
 import { foldCampaign, loadCampaign, loadLaunch, runLaunchCommand, sagaContext, stepIfCurrent, type LoadedLaunch } from './streams.js';
+import { driveTestPhase } from './testPhase.js';
 import { StepTimeoutError } from './timeouts.js';
 import { isTerminal, roundOf, type LaunchCommand, type LaunchPlan } from './workflow.js';
 
@@ -19,7 +21,8 @@ import { isTerminal, roundOf, type LaunchCommand, type LaunchPlan } from './work
  * step, or two workers taking the same one, appends it once.
  */
 
-// Reactions to the campaign (the follower calls these for CampaignLaunched / Paused / Resumed / Cancelled)
+// Reactions to the campaign (the follower calls these for CampaignLaunched / Paused / Resumed / Cancelled; for
+// CampaignWinnerChosen it calls testPhase.ts's followWinner)
 
 /** CampaignLaunched → LaunchStarted, if the campaign is still in that launch. Returns whether a launch runs. */
 export async function startLaunch(rt: SagaRuntime, launched: RecordedEvent): Promise<boolean> {
@@ -97,6 +100,7 @@ function planOf(campaign: ExistingCampaign, previousStatus: PreviousCampaignStat
   else if (settings.templateId !== null && settings.templateVersion !== null) planned = [{ key: SINGLE_VARIANT_KEY, templateId: settings.templateId, templateVersion: settings.templateVersion, subject: null, splitPercent: 100 }];
   else throw new Error(`campaign ${campaign.campaignId} was launched without a template`);
   const at = (launched.data as { at?: string }).at ?? launched.recordedAt.toISOString();
+  const test = testPhaseOf(variants);
   return {
     campaignId: campaign.campaignId,
     campaignRevision: launched.revision,
@@ -107,6 +111,7 @@ function planOf(campaign: ExistingCampaign, previousStatus: PreviousCampaignStat
     sender: settings.sender,
     replyTo: settings.replyTo,
     variants: planned,
+    ...(test === null ? {} : { testPhase: { samplePercent: test.testSamplePercent, winnerMetric: test.winnerMetric, winnerAfterHours: test.winnerAfterHours } }),
     at,
   };
 }
@@ -128,6 +133,9 @@ export async function driveLaunch(rt: SagaRuntime, campaignId: string, deliver: 
     case 'delivering':
       deliver(campaignId);
       return;
+    case 'testing':
+      if (await driveTestPhase(rt, launch)) deliver(campaignId);
+      return;
     case 'paused':
       await syncCampaign(rt, launch);
       return;
@@ -146,7 +154,8 @@ async function prepare(rt: SagaRuntime, campaignId: string, deliver: (campaignId
 
   let frozen;
   try {
-    const request = { workspaceId: launch.workspaceId, campaignId, segmentId: plan.segmentId, topic: plan.topic, senderEmail: plan.sender.email, variants: plan.variants };
+    const samplePercent = plan.testPhase?.samplePercent ?? null;
+    const request = { workspaceId: launch.workspaceId, campaignId, segmentId: plan.segmentId, topic: plan.topic, senderEmail: plan.sender.email, variants: plan.variants, samplePercent };
     frozen = await freezeAudience(rt.db, { ...request, timeoutMs: rt.settings.freezeTimeoutMs });
   } catch (error) {
     if (error instanceof StepTimeoutError) return compensate(rt, launch, 'audience', error.message);
@@ -158,7 +167,7 @@ async function prepare(rt: SagaRuntime, campaignId: string, deliver: (campaignId
   const freezeContext = sagaContext(launch.workspaceId, `launch:freeze:${campaignId}:${plan.campaignRevision}`, launch.correlationId);
   // Paused or cancelled meanwhile: the rows stay pending; a resume freezes again, a cancel releases them.
   if (!(await stepIfCurrent(launch, () => runLaunchCommand(rt.eventStore, campaignId, freeze, freezeContext, launch.revision)))) return;
-  log.info({ audienceSize: frozen.size, variantSizes: frozen.variantSizes, excluded: frozen.excluded, hash: frozen.hash }, 'launch: audience frozen');
+  log.info({ audienceSize: frozen.size, variantSizes: frozen.variantSizes, sampleSize: frozen.sampleSize, holdoutSize: frozen.holdoutSize, excluded: frozen.excluded, hash: frozen.hash }, 'launch: audience frozen');
   if (await startDelivery(rt, await loadLaunch(rt.eventStore, campaignId))) deliver(campaignId);
 }
 
