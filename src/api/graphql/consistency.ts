@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, ValidationError } from '../errors.js';
 import { waitForProjection } from '../../projections/runner/queries.js';
 import type { GraphQLContext } from './context.js';
 
@@ -11,7 +11,9 @@ export const CONSISTENCY_WAIT_MS = 5_000;
  * READ_MODEL_BEHIND rather than answer with stale data.
  */
 export async function awaitReadModel(ctx: GraphQLContext, projection: string, position: bigint | null | undefined): Promise<void> {
-  if (position == null) return;
+  // Nothing precedes position 0; a negative one was never returned by a mutation (it would wait 5 s for nothing).
+  if (position == null || position === 0n) return;
+  if (position < 0n) throw new ValidationError('consistentWith', 'consistentWith must be a position returned by a mutation (0 or more).');
   if (!(await waitForProjection(ctx.deps.db, projection, position, CONSISTENCY_WAIT_MS))) {
     throw new ApiError('READ_MODEL_BEHIND', `The ${projection} read model has not reached position ${position} yet; retry shortly.`);
   }

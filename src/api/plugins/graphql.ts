@@ -7,8 +7,20 @@ import { formatGraphQLErrors } from '../graphql/errorFormatter.js';
 import { mergeSlices } from '../graphql/schema.js';
 import { NatsPubSub } from '../graphql/natsPubSub.js';
 import { authenticate } from '../iam/authenticate.js';
+import { ValidationError } from '../errors.js';
 
 const MAX_QUERY_DEPTH = 12;
+
+/**
+ * mercurius reads a query that is not GraphQL text as a JSON-encoded AST (a query that is an object, or a string
+ * that fails to parse and is JSON), an input format we do not offer: a malformed one (`null`) crashed
+ * validation with a 500. An executable GraphQL document never starts with a JSON value, so those are refused
+ * before mercurius sees them; anything else that does not parse is still its syntax error.
+ */
+const JSON_VALUE_START = /^[\s,\uFEFF]*(?:[[\]"\d-]|\{[\s,]*"|(?:null|true|false)(?![_0-9A-Za-z]))/;
+function isGraphQLText(query: unknown): boolean {
+  return typeof query === 'string' && !JSON_VALUE_START.test(query);
+}
 
 /** mercurius at /graphql (API key required), GraphiQL at /graphiql outside production (public: static UI only). */
 export const graphqlPlugin = fp<{ deps: ServerDeps }>(
@@ -19,8 +31,10 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
     });
     // GraphQL over HTTP allows `"extensions": null`; mercurius' body schema only accepts an object there.
     app.addHook('preValidation', async (request) => {
-      const body = request.body as { extensions?: unknown } | null;
+      const body = request.body as { extensions?: unknown; query?: unknown } | null;
       if (request.method === 'POST' && body !== null && typeof body === 'object' && body.extensions === null) delete body.extensions;
+      const query = request.method === 'POST' ? (body !== null && typeof body === 'object' ? body.query : undefined) : (request.query as { query?: unknown } | null)?.query;
+      if (query !== undefined && !isGraphQLText(query)) throw new ValidationError('query', 'query must be a GraphQL document as text.');
     });
     const { typeDefs, resolvers } = mergeSlices();
     await app.register(mercurius, {
