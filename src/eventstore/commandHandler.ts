@@ -4,6 +4,7 @@ import { deterministicUuid } from '../domain/shared/ids.js';
 import { activeTraceparent, withSpan } from '../infra/spans.js';
 import { WrongExpectedRevisionError } from './errors.js';
 import type { EventStore, RecordedEvent, StreamAppend } from './port.js';
+import { currentSchemaVersion } from './upcasting.js';
 
 export interface CommandResult<Event extends DomainEvent> {
   readonly streamId: string;
@@ -118,7 +119,7 @@ export function planCommand<Command, State, Event extends DomainEvent>(
           actor: context.actor,
           workspaceId: context.workspaceId,
           ...(traceparent === undefined ? {} : { traceparent }),
-          schemaVersion: options.schemaVersionOf?.(event.type) ?? 1,
+          schemaVersion: options.schemaVersionOf?.(event.type) ?? currentSchemaVersion(event.type),
         },
       })),
     },

@@ -56,7 +56,14 @@ export interface SubscribeContact {
 
 export interface UnsubscribeContact {
   readonly type: 'UnsubscribeContact';
-  readonly data: { readonly topic: string; readonly source: string; readonly reason: string | null; readonly at: string };
+  readonly data: {
+    readonly topic: string;
+    readonly source: string;
+    /** The campaign whose unsubscribe link or header was used (absent or null: not from a campaign). */
+    readonly campaignId?: string | null;
+    readonly reason: string | null;
+    readonly at: string;
+  };
 }
 
 export interface SuppressContact {
@@ -69,6 +76,12 @@ export interface UnsuppressContact {
   readonly data: { readonly detail: string | null; readonly at: string };
 }
 
+/** GDPR erasure: see ContactErased. Erasing an erased contact decides nothing (idempotent). */
+export interface EraseContact {
+  readonly type: 'EraseContact';
+  readonly data: { readonly at: string };
+}
+
 export type ContactCommand =
   | CreateContact
   | UpdateContactAttributes
@@ -77,6 +90,7 @@ export type ContactCommand =
   | SubscribeContact
   | UnsubscribeContact
   | SuppressContact
-  | UnsuppressContact;
+  | UnsuppressContact
+  | EraseContact;
 
 export const SUPPRESSION_REASONS: readonly SuppressionReason[] = ['hard_bounce', 'complaint', 'manual'];

@@ -1,6 +1,6 @@
 import type { Decider } from '../shared/decider.js';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../shared/errors.js';
-import { SUPPRESSION_REASONS, type ContactCommand, type CreateContact } from './commands.js';
+import { ContactErasedError, InvalidTransitionError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { SUPPRESSION_REASONS, type ContactCommand, type CreateContact, type EraseContact } from './commands.js';
 import { normalizeEmail, normalizePhone } from './email.js';
 import type { AttributeValue, ContactEvent, ContactSubscribed } from './events.js';
 import { evolve } from './evolve.js';
@@ -22,8 +22,15 @@ import {
  * Any other command needs an active contact: on none it is NOT_FOUND, on merged an INVALID_TRANSITION.
  */
 export function decide(command: ContactCommand, state: ContactState): readonly ContactEvent[] {
+  // An erased contact's id is derived from its email: creating it again would bring the person back.
+  if (state.status === 'erased') {
+    if (command.type === 'EraseContact') return [];
+    throw new ContactErasedError(state.contactId);
+  }
   if (command.type === 'CreateContact') return state.status === 'none' ? create(command) : [];
   if (state.status === 'none') throw new NotFoundError('Contact');
+  // A merged duplicate still holds the person's data, so it can be erased (erasing its survivor does it too).
+  if (command.type === 'EraseContact') return [{ type: 'ContactErased', data: { at: command.data.at } }];
   if (state.status === 'merged') throw new InvalidTransitionError('contact', 'merged', command.type);
   return decideActive(command, state);
 }
@@ -56,7 +63,7 @@ function create({ data }: CreateContact): ContactEvent[] {
   ];
 }
 
-function decideActive(command: Exclude<ContactCommand, CreateContact>, state: ActiveContact): ContactEvent[] {
+function decideActive(command: Exclude<ContactCommand, CreateContact | EraseContact>, state: ActiveContact): ContactEvent[] {
   switch (command.type) {
     case 'UpdateContactAttributes': {
       const { data } = command;
@@ -98,7 +105,9 @@ function decideActive(command: Exclude<ContactCommand, CreateContact>, state: Ac
       const source = parseLabel(command.data.source, 'source');
       const reason = parseOptionalLabel(command.data.reason, 'reason', 1_000);
       if (state.consents[topic]?.status === 'unsubscribed') return [];
-      return [{ type: 'ContactUnsubscribed', data: { topic, source, reason, at: command.data.at } }];
+      const campaignId = command.data.campaignId ?? null;
+      if (campaignId !== null && !UUID.test(campaignId)) throw new ValidationError('campaignId must be a campaign id (uuid)', 'campaignId');
+      return [{ type: 'ContactUnsubscribed', data: { topic, source, campaignId, reason, at: command.data.at } }];
     }
     case 'SuppressContact': {
       const { reason, at } = command.data;
@@ -114,6 +123,8 @@ function decideActive(command: Exclude<ContactCommand, CreateContact>, state: Ac
     }
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function requireTags(raw: readonly string[]): string[] {
   const tags = normalizeTags(raw, 'tags');

@@ -1,6 +1,7 @@
 /**
  * Contact events (stream `contact-<contactId>`): the contract between the contact aggregate, its read models
- * and the segment membership projector. Every type is schema version 1 unless noted.
+ * and the segment membership projector. Every type is schema version 1 unless CONTACT_EVENT_SCHEMA_VERSIONS says
+ * otherwise; older stored versions are upcast on read (upcastContactEvent, applied by the protected event store).
  *
  * Times are ISO-8601 strings chosen by the command (decide functions never read a clock).
  */
@@ -73,15 +74,35 @@ export interface ContactSubscribed {
   };
 }
 
+/**
+ * Schema version 2. v1 had no `campaignId`: the campaign an unsubscribe came from was only encoded in `source`
+ * (`one-click:<campaignId>`, `link:<campaignId>`) and every reader parsed it. v2 carries it explicitly; v1 events
+ * are upcast by that very rule (campaignOfUnsubscribeSource).
+ */
 export interface ContactUnsubscribed {
   readonly type: 'ContactUnsubscribed';
   readonly data: {
     readonly topic: string;
     /** 'link:<campaignId>', 'one-click:<campaignId>', 'api', 'import:<jobId>', ... */
     readonly source: string;
+    /** The campaign whose link or one-click header the contact used; null for any other source. */
+    readonly campaignId: string | null;
     readonly reason: string | null;
     readonly at: string;
   };
+}
+
+/** ContactUnsubscribed as schema version 1 stored it (no campaignId). */
+export interface ContactUnsubscribedV1 {
+  readonly type: 'ContactUnsubscribed';
+  readonly data: Omit<ContactUnsubscribed['data'], 'campaignId'>;
+}
+
+const UNSUBSCRIBE_SOURCE = /^(?:one-click|link):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/** The campaign a v1 unsubscribe's `source` names (`one-click:<id>`, `link:<id>`), else null. */
+export function campaignOfUnsubscribeSource(source: string): string | null {
+  return UNSUBSCRIBE_SOURCE.exec(source)?.[1]?.toLowerCase() ?? null;
 }
 
 export interface ContactSuppressed {
@@ -119,6 +140,16 @@ export interface ContactAbsorbed {
   };
 }
 
+/**
+ * The contact was erased (GDPR): its data key was destroyed, so the personal data of its earlier events reads as
+ * erased markers (src/privacy/personalData.ts), and read models forget it. The last event of the stream: every
+ * later command is refused with CONTACT_ERASED. Carries no personal data.
+ */
+export interface ContactErased {
+  readonly type: 'ContactErased';
+  readonly data: { readonly at: string };
+}
+
 export type ContactEvent =
   | ContactCreated
   | ContactAttributesChanged
@@ -129,7 +160,8 @@ export type ContactEvent =
   | ContactSuppressed
   | ContactUnsuppressed
   | ContactMerged
-  | ContactAbsorbed;
+  | ContactAbsorbed
+  | ContactErased;
 
 export type ContactEventType = ContactEvent['type'];
 
@@ -144,6 +176,41 @@ export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
   'ContactUnsuppressed',
   'ContactMerged',
   'ContactAbsorbed',
+  'ContactErased',
 ];
+
+/** The schema version each event type is written with today. */
+export const CONTACT_EVENT_SCHEMA_VERSIONS: Readonly<Record<ContactEventType, number>> = {
+  ContactCreated: 1,
+  ContactAttributesChanged: 1,
+  ContactTagged: 1,
+  ContactUntagged: 1,
+  ContactSubscribed: 1,
+  ContactUnsubscribed: 2,
+  ContactSuppressed: 1,
+  ContactUnsuppressed: 1,
+  ContactMerged: 1,
+  ContactAbsorbed: 1,
+  ContactErased: 1,
+};
+
+export const contactSchemaVersionOf = (eventType: string): number => CONTACT_EVENT_SCHEMA_VERSIONS[eventType as ContactEventType] ?? 1;
+
+/**
+ * The upcaster path: a stored contact event of any known schema version in today's shape. An event already at
+ * today's version is returned as it is; a version newer than this engine knows is refused.
+ */
+export function upcastContactEvent(event: { readonly type: string; readonly data: unknown }, schemaVersion: number): ContactEvent {
+  const current = CONTACT_EVENT_SCHEMA_VERSIONS[event.type as ContactEventType];
+  if (current === undefined) throw new Error(`Not a contact event: ${event.type}`);
+  if (schemaVersion === current) return event as ContactEvent;
+  if (schemaVersion > current || schemaVersion < 1) throw new Error(`${event.type} schema version ${schemaVersion} is unknown (this engine reads ${current})`);
+  if (event.type === 'ContactUnsubscribed') {
+    // v1 → v2: the campaign moves out of the source string into its own field.
+    const v1 = event as ContactUnsubscribedV1;
+    return { type: 'ContactUnsubscribed', data: { ...v1.data, campaignId: campaignOfUnsubscribeSource(v1.data.source) } };
+  }
+  throw new Error(`${event.type} schema version ${schemaVersion} is unknown (this engine reads ${current})`);
+}
 
 export const contactStreamId = (contactId: string): string => `contact-${contactId}`;

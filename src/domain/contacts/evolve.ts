@@ -8,11 +8,12 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
     const { contactId, email, externalId, phone, attributes, tags } = event.data;
     return { status: 'active', contactId, email, externalId, phone, attributes, tags, consents: {}, suppression: null };
   }
+  if (event.type === 'ContactErased') return state.status === 'active' || state.status === 'merged' ? { status: 'erased', contactId: state.contactId } : state;
   if (state.status !== 'active') return state;
   return evolveActive(state, event);
 }
 
-function evolveActive(state: ActiveContact, event: Exclude<ContactEvent, { type: 'ContactCreated' }>): ContactState {
+function evolveActive(state: ActiveContact, event: Exclude<ContactEvent, { type: 'ContactCreated' | 'ContactErased' }>): ContactState {
   switch (event.type) {
     case 'ContactAttributesChanged': {
       const attributes = { ...state.attributes };

@@ -1,5 +1,5 @@
 import type { Decider } from '../shared/decider.js';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { ContactErasedError, InvalidTransitionError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { AttributeValue, ContactAbsorbed, ContactEvent } from './events.js';
 import { evolve } from './evolve.js';
 import { initialContactState, type ActiveContact, type Consent, type ContactState } from './state.js';
@@ -125,6 +125,8 @@ function requireBoth(command: MergeContacts, survivor: ContactState, duplicate: 
   if (survivorId === duplicateId) throw new ValidationError('a contact cannot be merged into itself', 'duplicateId');
   if (survivor.status === 'none') throw new NotFoundError('Survivor contact');
   if (duplicate.status === 'none') throw new NotFoundError('Duplicate contact');
+  if (survivor.status === 'erased') throw new ContactErasedError(survivorId);
+  if (duplicate.status === 'erased') throw new ContactErasedError(duplicateId);
   return { s: survivor, d: duplicate };
 }
 

@@ -24,6 +24,12 @@ export interface MergedContact {
   readonly survivorId: string;
 }
 
-export type ContactState = { readonly status: 'none' } | ActiveContact | MergedContact;
+/** The contact was erased (GDPR); its stream accepts no more commands and its email cannot be used again. */
+export interface ErasedContact {
+  readonly status: 'erased';
+  readonly contactId: string;
+}
+
+export type ContactState = { readonly status: 'none' } | ActiveContact | MergedContact | ErasedContact;
 
 export const initialContactState = (): ContactState => ({ status: 'none' });

@@ -50,3 +50,12 @@ export class ConcurrencyError extends DomainError {
     this.name = 'ConcurrencyError';
   }
 }
+
+/** The contact was erased (GDPR): nothing more can be recorded about it, and its email cannot be used again. */
+export class ContactErasedError extends DomainError {
+  readonly code = 'CONTACT_ERASED';
+  constructor(readonly contactId: string) {
+    super(`Contact ${contactId} was erased; nothing more can be recorded about it`);
+    this.name = 'ContactErasedError';
+  }
+}

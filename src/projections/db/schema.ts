@@ -6,13 +6,14 @@ import type { CampaignTables } from '../campaigns/tables.js';
 import type { DeliveryTables } from '../../sagas/delivery/tables.js';
 import type { ImportTables } from '../../sagas/import/tables.js';
 import type { TemporalTables } from '../../replay/tables.js';
+import type { PrivacyTables } from '../../privacy/tables.js';
 
 /**
  * The one Database interface of the read side (PostgreSQL): projection bookkeeping, the relay checkpoint,
  * identity and access, and every read model. The PostgreSQL event store's own tables live in
  * src/eventstore/postgres/ and are not part of it.
  */
-export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables, ImportTables, TemporalTables {
+export interface Database extends ContactTables, SegmentTables, TemplateTables, CampaignTables, DeliveryTables, ImportTables, TemporalTables, PrivacyTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   projection_parked_events: ProjectionParkedEventsTable;
   relay_checkpoints: RelayCheckpointsTable;

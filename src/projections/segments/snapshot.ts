@@ -33,6 +33,9 @@ export function applyContactEvent(snapshot: ContactSnapshot | null, event: Conta
       return { ...snapshot, suppressed: false };
     case 'ContactMerged':
       return { ...snapshot, merged: true };
+    case 'ContactErased':
+      // Matches nothing (like a merged contact) and keeps nothing personal; the projection then drops the row.
+      return { contactId, email: '', attributes: {}, tags: [], subscriptions: {}, suppressed: false, merged: true };
     case 'ContactAbsorbed': {
       const { attributes, tags, subscriptions, unsubscriptions, suppression } = event.data;
       return {

@@ -38,7 +38,7 @@ async function resolveContact(eventStore: EventStore, workspaceId: string, conta
   let id = contactId;
   for (let hop = 0; hop < MAX_MERGE_HOPS; hop++) {
     const { state, workspaceId: owner } = await loadContact(eventStore, id);
-    if (owner !== workspaceId || state.status === 'none') return null;
+    if (owner !== workspaceId || state.status === 'none' || state.status === 'erased') return null;
     if (state.status === 'active') return { id, state };
     id = state.survivorId;
   }
@@ -77,7 +77,7 @@ export async function unsubscribeFromCampaign(
   if (topic === undefined || contact === null) return { status: 'not_found' };
   const topics = topic !== null ? [topic] : Object.entries(contact.state.consents).filter(([, c]) => c.status === 'subscribed').map(([t]) => t);
   for (const t of topics) {
-    const command: ContactCommand = { type: 'UnsubscribeContact', data: { topic: t, source: `one-click:${target.campaignId}`, reason: null, at: target.at } };
+    const command: ContactCommand = { type: 'UnsubscribeContact', data: { topic: t, source: `one-click:${target.campaignId}`, campaignId: target.campaignId, reason: null, at: target.at } };
     // A fresh command id: a repeated click re-decides, and an already unsubscribed topic decides nothing.
     await run(eventStore, contact.id, command, caller, randomUUID());
   }

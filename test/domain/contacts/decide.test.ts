@@ -145,7 +145,7 @@ describe('consent', () => {
   });
 
   it('unsubscribes (also from a topic never subscribed: an explicit opt-out); repeating it is a no-op', () => {
-    const event: ContactEvent = { type: 'ContactUnsubscribed', data: { topic: 'news', source: 'link:c1', reason: 'too many', at: AT } };
+    const event: ContactEvent = { type: 'ContactUnsubscribed', data: { topic: 'news', source: 'link:c1', campaignId: null, reason: 'too many', at: AT } };
     spec.given([created(), subscribed('news')]).when(unsubscribe('news')).then([event]);
     spec.given([created()]).when(unsubscribe('news')).then([event]);
     spec.given([created(), subscribed('news'), event]).when(unsubscribe('news')).then([]);

@@ -74,7 +74,7 @@ describe('MergeContacts, survivor side: the attribute-precedence policy', () => 
 
   it('takes the most recent consent decision per topic: a newer unsubscribe stays, an older one does not', () => {
     const sub = (topic: string, at: string, version = 'v1'): ContactEvent => ({ type: 'ContactSubscribed', data: { topic, source: 'form', consentTextVersion: version, at } });
-    const unsub = (topic: string, at: string): ContactEvent => ({ type: 'ContactUnsubscribed', data: { topic, source: 'link', reason: null, at } });
+    const unsub = (topic: string, at: string): ContactEvent => ({ type: 'ContactUnsubscribed', data: { topic, source: 'link', campaignId: null, reason: null, at } });
     survivorSpec
       .given([survivorCreated, sub('newsletter', T(3)), unsub('offers', T(6)), sub('events', T(3), 'v1'), sub('tie', T(4))])
       .when({ merge, other: view([duplicateCreated, unsub('newsletter', T(4)), sub('offers', T(5)), sub('events', T(7), 'v2'), sub('product', T(2)), unsub('tie', T(4))]) })

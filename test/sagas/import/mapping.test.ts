@@ -105,7 +105,7 @@ describe('decideImportRow', () => {
   it('updates only what changed, and never re-subscribes a contact who unsubscribed', () => {
     const history = [
       ...decideImportRow(command(), fold([])),
-      { type: 'ContactUnsubscribed', data: { topic: 'newsletter', source: 'link', reason: null, at: '2024-05-02T10:00:00.000Z' } },
+      { type: 'ContactUnsubscribed', data: { topic: 'newsletter', source: 'link', campaignId: null, reason: null, at: '2024-05-02T10:00:00.000Z' } },
     ] satisfies ContactEvent[];
     const events = decideImportRow(command({ ...contact, attributes: { first_name: { type: 'string', value: 'Augusta' } }, tags: ['vip', 'new'] }), fold(history));
     expect(events.map((e) => e.type)).toEqual(['ContactAttributesChanged', 'ContactTagged']);

@@ -1,5 +1,5 @@
 import type { Decider } from '../../shared/decider.js';
-import { ValidationError } from '../../shared/errors.js';
+import { ContactErasedError, ValidationError } from '../../shared/errors.js';
 import type { ContactCommand } from '../commands.js';
 import { decide } from '../decide.js';
 import type { ContactEvent } from '../events.js';
@@ -33,6 +33,7 @@ export interface ImportContactRow {
 
 export function decideImportRow(command: ImportContactRow, state: ContactState): ContactEvent[] {
   const { contactId, contact, source, at } = command.data;
+  if (state.status === 'erased') throw new ContactErasedError(contactId);
   if (state.status === 'merged') {
     throw new ValidationError(`the contact with this email was merged into contact ${state.survivorId}; update that contact instead`, 'email');
   }

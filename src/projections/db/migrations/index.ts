@@ -8,6 +8,7 @@ import * as templates from './006_templates.js';
 import * as campaigns from './007_campaigns.js';
 import * as deliveryLedger from './008_delivery_ledger.js';
 import * as importJobs from './009_import_jobs.js';
+import * as privacy from './013_privacy.js';
 import * as abTestPhase from './010_ab_test_phase.js';
 import * as temporal from './011_temporal.js';
 
@@ -24,4 +25,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '009_import_jobs': importJobs,
   '010_ab_test_phase': abTestPhase,
   '011_temporal': temporal,
+  '013_privacy': privacy,
 };
