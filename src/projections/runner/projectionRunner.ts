@@ -2,7 +2,8 @@ import { AckPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import { fromWire, HEADER_PREVIOUS_POSITION, type WireEvent } from '../../eventstore/envelope.js';
+import { fromWire, HEADER_PREVIOUS_POSITION, HEADER_TRACEPARENT, type WireEvent } from '../../eventstore/envelope.js';
+import { withBatchSpan, type TracedMessage } from '../../infra/spans.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import { consumeDurable, eventSubjects } from '../../infra/jetstream.js';
 import { LeaderLoop, Leadership } from '../../infra/leadership.js';
@@ -146,17 +147,19 @@ export class ProjectionRunner {
 
   private async handle(messages: readonly JsMsg[]): Promise<void> {
     const published: PublishedEvent[] = [];
+    const traced: TracedMessage[] = [];
     for (const message of messages) {
       try {
         const event = fromWire(message.json<WireEvent>());
         const previous = message.headers?.get(HEADER_PREVIOUS_POSITION) ?? '';
         published.push({ event, previous: previous === '' ? null : BigInt(previous) });
+        traced.push({ traceparent: message.headers?.get(HEADER_TRACEPARENT), correlationId: event.metadata.correlationId });
       } catch (error) {
         // Not something our relay publishes: nothing to apply or park; the store remains the truth.
         this.log.error({ err: error, subject: message.subject, seq: message.seq }, 'skipping a message that is not an event envelope');
       }
     }
-    const result = await applyBatch({ ...this.options, log: this.log }, published);
+    const result = await withBatchSpan('projector batch', { 'projection.name': this.name }, traced, () => applyBatch({ ...this.options, log: this.log }, published));
     announceChanges(this.options.nats, this.options.prefix, this.name, result.applied);
     projectionApplied.inc({ projection: this.name }, result.applied.length);
     this.state.checkpoint = result.checkpoint;
