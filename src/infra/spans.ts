@@ -43,12 +43,14 @@ export interface SpanOptions {
   readonly parent?: string | null;
   /** W3C traceparents to link to (a batch of events from many traces). */
   readonly links?: readonly Link[];
+  /** Start a new trace even inside an active span. */
+  readonly root?: boolean;
 }
 
 /** Runs `fn` inside a new active span; records an exception and the error status when it throws. */
 export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<T>, options: SpanOptions = {}): Promise<T> {
   if (!enabled) return fn(undefined);
-  let parent = context.active();
+  let parent = options.root === true ? ROOT_CONTEXT : context.active();
   if (options.parent != null) parent = contextOf(options.parent) ?? parent;
   const correlationId = attributes[CORRELATION_ATTRIBUTE] ?? parent.getValue(CORRELATION);
   const attrs = correlationId === undefined ? attributes : { ...attributes, [CORRELATION_ATTRIBUTE]: correlationId as string };
@@ -106,6 +108,31 @@ function contextOf(traceparent: string): Context | undefined {
 export function linkTo(traceparent: string | null | undefined, attributes?: Attributes): Link | undefined {
   const sc = spanContextOf(traceparent);
   return sc === undefined ? undefined : { context: sc, ...(attributes === undefined ? {} : { attributes }) };
+}
+
+/** A message of a batch that arrived inside a trace. */
+export interface TracedMessage {
+  readonly traceparent: string | null | undefined;
+  readonly correlationId: string;
+}
+
+const MAX_LINKS = 100;
+
+/**
+ * A span over a batch of messages (projector batch, saga step). When every traced message belongs to one trace
+ * (the usual case: one command's events) the span is a child in that trace; when they come from several traces
+ * it starts its own trace and links to each message's span (OpenTelemetry's tool for batches). No traced
+ * message (or tracing off): no span.
+ */
+export function withBatchSpan<T>(name: string, attributes: Attributes, messages: readonly TracedMessage[], fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+  if (!enabled) return fn(undefined);
+  const traced = messages.filter((m) => spanContextOf(m.traceparent) !== undefined);
+  if (traced.length === 0) return fn(undefined);
+  const traceIds = new Set(traced.map((m) => spanContextOf(m.traceparent)!.traceId));
+  const correlationIds = [...new Set(traced.map((m) => m.correlationId))];
+  const links = traced.slice(traceIds.size === 1 ? 1 : 0, MAX_LINKS).flatMap((m) => linkTo(m.traceparent, { [CORRELATION_ATTRIBUTE]: m.correlationId }) ?? []);
+  const attrs = { ...attributes, 'messaging.batch.message_count': messages.length, [CORRELATION_ATTRIBUTE]: correlationIds.length === 1 ? correlationIds[0]! : correlationIds.slice(0, MAX_LINKS) };
+  return withSpan(name, attrs, fn, { kind: SpanKind.CONSUMER, links, ...(traceIds.size === 1 ? { parent: traced[0]!.traceparent } : { root: true }) });
 }
 
 const NO_FIELDS = Object.freeze({});
