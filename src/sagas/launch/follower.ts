@@ -2,7 +2,8 @@ import { AckPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import { campaignIdOfStream } from '../../domain/campaigns/events.js';
-import { fromWire, type WireEvent } from '../../eventstore/envelope.js';
+import { fromWire, HEADER_TRACEPARENT, type WireEvent } from '../../eventstore/envelope.js';
+import { withBatchSpan } from '../../infra/spans.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { consumeDurable } from '../../infra/jetstream.js';
 import { LeaderLoop, Leadership } from '../../infra/leadership.js';
@@ -81,7 +82,7 @@ export class CampaignEventFollower {
     try {
       for await (const message of messages) {
         try {
-          await this.handle(message);
+          await this.handleTraced(message);
           message.ack();
         } catch (error) {
           // Nothing was decided for it (or what was is idempotent): JetStream delivers it again shortly.
@@ -130,5 +131,14 @@ export class CampaignEventFollower {
         break;
     }
     this.lastPosition = event.position;
+  }
+
+  /** The reaction to one campaign event, in a span continuing the event's trace when it carries one. */
+  private handleTraced(message: JsMsg): Promise<void> {
+    const traceparent = message.headers?.get(HEADER_TRACEPARENT);
+    if (traceparent === undefined || traceparent === '') return this.handle(message);
+    const correlationId = String((message.json<Partial<WireEvent>>()?.metadata ?? {}).correlationId ?? '');
+    const attributes = { 'saga.name': 'launch', 'messaging.destination.name': message.subject };
+    return withBatchSpan(`saga launch ${message.subject.split('.').at(-1)}`, attributes, [{ traceparent, correlationId }], () => this.handle(message));
   }
 }
