@@ -53,7 +53,6 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
     }
 
     // Crash recovery, every round: claims of a dead worker are given up, sends left in doubt are reconciled.
-    const T0 = performance.now();
     await releaseStaleClaims(rt.db, campaignId, rt.settings.claimLeaseMs);
     const reconciled = await rt.ledger.reconcileSending(rt.reconciler, { campaignId, staleAfterMs: rt.settings.staleSendingAfterMs });
     if (reconciled.sent.length + reconciled.requeued.length + reconciled.unknown.length > 0) log.warn({ reconciled: { sent: reconciled.sent.length, requeued: reconciled.requeued.length, unknown: reconciled.unknown.length } }, 'settled sends left in doubt');
@@ -63,13 +62,9 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       await sleep(rt.settings.idleDelayMs);
       continue;
     }
-    const T1 = performance.now();
     const report = await deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, render, logger: rt.logger });
-    const T2 = performance.now();
     await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
-    const T3 = performance.now();
     const tally = await tallyLedger(rt.db, campaignId);
-    process.stderr.write(`TIMING recon ${(T1-T0).toFixed(0)} deliver ${(T2-T1).toFixed(0)} record ${(T3-T2).toFixed(0)} tally ${(performance.now()-T3).toFixed(0)} claimed ${report.claimed}\n`);
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');
 
     // Only a circuit still open after the batch: a half-open probe that succeeded closed it again (the rows that
