@@ -137,7 +137,12 @@ export class CampaignEventFollower {
   private handleTraced(message: JsMsg): Promise<void> {
     const traceparent = message.headers?.get(HEADER_TRACEPARENT);
     if (traceparent === undefined || traceparent === '') return this.handle(message);
-    const correlationId = String((message.json<Partial<WireEvent>>()?.metadata ?? {}).correlationId ?? '');
+    let correlationId = '';
+    try {
+      correlationId = String(message.json<Partial<WireEvent>>()?.metadata?.correlationId ?? '');
+    } catch {
+      // not an envelope: handle() logs and skips it
+    }
     const attributes = { 'saga.name': 'launch', 'messaging.destination.name': message.subject };
     return withBatchSpan(`saga launch ${message.subject.split('.').at(-1)}`, attributes, [{ traceparent, correlationId }], () => this.handle(message));
   }
