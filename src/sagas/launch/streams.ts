@@ -8,6 +8,7 @@ import { handleCommand, type CommandResult } from '../../eventstore/commandHandl
 import { WrongExpectedRevisionError } from '../../eventstore/errors.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import { LAUNCH_SAGA_ACTOR } from '../delivery/recordOutcomes.js';
+import { sagaLaunchSteps } from '../../infra/metrics.js';
 import { initialLaunchState, launchDecider, type LaunchCommand, type LaunchState } from './workflow.js';
 
 /** The saga's reads and writes of the launch and campaign streams (the event store is the truth for both). */
@@ -58,6 +59,9 @@ export function runLaunchCommand(
   return handleCommand(eventStore, launchDecider, launchStreamId(campaignId), command, context, {
     schemaVersionOf: launchSchemaVersionOf,
     ...(expectedRevision === undefined ? { retriesOnConflict: 3 } : { expectedRevision }),
+  }).then((result) => {
+    if (!result.duplicate) for (const event of result.events) sagaLaunchSteps.inc({ step: event.type });
+    return result;
   });
 }
 
