@@ -23,7 +23,7 @@ import { loadCampaign, loadLaunch, runCampaignCommand, runLaunchCommand, sagaCon
 
 /** The command id of the automatic winner of one launch attempt: every worker derives the same one. */
 export const autoWinnerCommandId = (campaignId: string, campaignRevision: number): string => `campaign-winner:auto:${campaignId}:${campaignRevision}`;
-const winnerRoundCommandId = (campaignId: string, campaignRevision: number): string => `launch:winner-round:${campaignId}:${campaignRevision}`;
+export const winnerRoundCommandId = (campaignId: string, campaignRevision: number): string => `launch:winner-round:${campaignId}:${campaignRevision}`;
 
 /** How long the automatic choice waits for the stats read model to count what the store holds (else: next poll). */
 const STATS_CATCH_UP_MS = 5_000;
