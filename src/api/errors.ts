@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   WRONG_EXPECTED_REVISION: { httpStatus: 409, retryable: true },
   CONFLICT: { httpStatus: 409, retryable: true },
   INVALID_TRANSITION: { httpStatus: 409, retryable: false },
+  CONTACT_ERASED: { httpStatus: 410, retryable: false },
   READ_MODEL_BEHIND: { httpStatus: 503, retryable: true },
   QUERY_TOO_COMPLEX: { httpStatus: 400, retryable: false },
   RATE_LIMITED: { httpStatus: 429, retryable: true },

@@ -25,6 +25,7 @@ import { buildServer } from './server.js';
 import { CampaignScheduler } from '../sagas/scheduler/scheduler.js';
 import { senderFromConfig, startLaunchSaga } from '../sagas/launch/handler.js';
 import { resolveTrackingSecret } from '../sagas/delivery/trackingTokens.js';
+import { createErasureFollower } from '../privacy/erasureFollower.js';
 
 type Cleanup = () => Promise<unknown>;
 
@@ -111,7 +112,8 @@ function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): Re
     cleanups.push(() => relay.stop());
   }
   if (config.roles.includes('projector')) {
-    for (const projection of PROJECTIONS) {
+    // The erasure follower finishes GDPR erasures on NATS (src/privacy/erasureFollower.ts); it is no read model.
+    for (const projection of [...PROJECTIONS, createErasureFollower(deps.nats, prefix)]) {
       const runner = new ProjectionRunner({ projection, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, store: deps.eventStore, logger: deps.logger });
       runner.start();
       cleanups.push(() => runner.stop());

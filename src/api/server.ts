@@ -6,6 +6,7 @@ import { errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { tracingPlugin } from './plugins/tracing.js';
 import { rateLimitPlugin } from './plugins/rateLimit.js';
 import { trackingPlugin } from './http/tracking.js';
 import { bouncesPlugin } from './http/bounces.js';
@@ -43,6 +44,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(bouncesPlugin, { deps });
   await app.register(healthPlugin, { deps });
   await app.register(metricsPlugin);
+  await app.register(tracingPlugin); // before graphqlPlugin: it wraps the /graphql route as it is added
   await app.register(graphqlPlugin, { deps });
   return app;
 }

@@ -5,6 +5,7 @@ import { templatesCommands } from './templates.js';
 import { campaignsCommands } from './campaigns.js';
 import { contactMergeCommands } from './contactMerges.js';
 import { launchCommands } from './launches.js';
+import { privacyCommands } from './privacy.js';
 
 /**
  * Every command of the public API. A slice adds its definitions here; GraphQL mutations and the NATS command
@@ -12,7 +13,7 @@ import { launchCommands } from './launches.js';
  */
 // The catalog holds commands of different input types; each definition checks its own input in `parse`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands, ...templatesCommands, ...campaignsCommands, ...contactMergeCommands, ...launchCommands];
+export const COMMANDS: readonly CommandDefinition<any>[] = [...contactsCommands, ...segmentsCommands, ...templatesCommands, ...campaignsCommands, ...contactMergeCommands, ...launchCommands, ...privacyCommands];
 
 export function findCommand(name: string): CommandDefinition<unknown> | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { upcastCampaignEvent } from '../../domain/campaigns/events.js';
+import { upcastContactEvent } from '../../domain/contacts/events.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
@@ -24,8 +25,8 @@ import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
  * - `EmailComplained { campaignId, contactId, at, ... }` → complained + 1.
  * - `EmailFailed { campaignId, variantKey?, contactId, reason, at, ... }` and
  *   `EmailRenderFailed { campaignId, variantKey?, contactId, reason, at }` → failed + 1.
- * - `ContactUnsubscribed` (the contact's own event, stream `contact-<contactId>`) with
- *   `source: 'one-click:<campaignId>' | 'link:<campaignId>'` → unsubscribed + 1, once per contact.
+ * - `ContactUnsubscribed` (the contact's own event, stream `contact-<contactId>`) with a `campaignId` (schema v2;
+ *   v1 named it only in `source: 'one-click:<campaignId>' | 'link:<campaignId>'`) → unsubscribed + 1, once per contact.
  *
  * `variantKey` is null (or absent) for a campaign without variants; when an event leaves it out, the variant the
  * contact was sent (from its EmailSent) is counted. A delivery event without a uuid campaignId or a contactId
@@ -62,7 +63,6 @@ const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UNSUBSCRIBE_SOURCE = /^(?:one-click|link):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 export const campaignStatsProjection: Projection = {
   name: CAMPAIGN_STATS_PROJECTION,
@@ -165,9 +165,10 @@ async function addHoldout(trx: Transaction<Database>, event: RecordedEvent): Pro
 }
 
 async function countUnsubscribe(trx: Transaction<Database>, event: RecordedEvent): Promise<void> {
-  const source = (event.data as { source?: unknown }).source;
-  const campaignId = typeof source === 'string' ? UNSUBSCRIBE_SOURCE.exec(source)?.[1] : undefined;
-  if (campaignId === undefined || !event.streamId.startsWith('contact-') || !(await isWorkspaceCampaign(trx, event, campaignId))) return;
+  // Schema v2 names the campaign; a v1 event (only its source did) is upcast by the same rule.
+  const unsubscribed = upcastContactEvent(event, event.metadata.schemaVersion);
+  const campaignId = unsubscribed.type === 'ContactUnsubscribed' ? unsubscribed.data.campaignId : null;
+  if (campaignId === null || !event.streamId.startsWith('contact-') || !(await isWorkspaceCampaign(trx, event, campaignId))) return;
   const contactId = event.streamId.slice('contact-'.length);
   const at = (event.data as { at?: unknown }).at;
   if (!(await markEngagement(trx, event, campaignId, contactId, null, 'unsubscribed_at', typeof at === 'string' ? at : event.recordedAt.toISOString()))) return;

@@ -109,6 +109,13 @@ export const contactsProjection: Projection = {
       case 'ContactAbsorbed':
         await applyAbsorbed(trx, event.data, { contactId, workspaceId, position, touch });
         return;
+      case 'ContactErased':
+        // GDPR erasure: the read model forgets the person (its stream refuses every later command, so no later
+        // event can bring the row back; a replay reads the earlier events as erased markers anyway).
+        await trx.deleteFrom('contact_consents').where('contact_id', '=', contactId).execute();
+        await trx.deleteFrom('suppressions').where('contact_id', '=', contactId).execute();
+        await trx.deleteFrom('contacts').where('id', '=', contactId).execute();
+        return;
     }
   },
 };

@@ -51,6 +51,8 @@ async function applyToContact(db: Kysely<Database>, event: RecordedEvent, now: D
     .onConflict((oc) => oc.columns(['workspace_id', 'contact_id']).doUpdateSet(columns))
     .execute();
   await reevaluateContact(db, workspaceId, snapshot, { eventType: event.type, position: event.position, at: event.recordedAt }, now);
+  // GDPR erasure: the contact left every segment above; its snapshot (email, attributes) goes too.
+  if (event.type === 'ContactErased') await db.deleteFrom('segment_contact_snapshots').where('workspace_id', '=', workspaceId).where('contact_id', '=', contactId).execute();
 }
 
 async function applySegmentEvent(db: Kysely<Database>, recorded: RecordedEvent, now: Date): Promise<void> {
