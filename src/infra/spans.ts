@@ -77,6 +77,22 @@ export function startSpan(name: string, attributes: Attributes, options: SpanOpt
   return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes, links: options.links === undefined ? [] : [...options.links] }, parent);
 }
 
+/** Runs `fn` with `span` active (and the correlation id in the context), for spans started with startSpan. */
+export function runInSpan<T>(span: Span | undefined, correlationId: string, fn: () => T): T {
+  if (span === undefined) return fn();
+  return context.with(trace.setSpan(context.active().setValue(CORRELATION, correlationId), span), fn);
+}
+
+/** Ends a span started with startSpan, with the error status when `error` is given. */
+export function endSpan(span: Span | undefined, error?: unknown): void {
+  if (span === undefined) return;
+  if (error !== undefined) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  }
+  span.end();
+}
+
 /** The W3C traceparent of the active span when it is sampled (what goes into event metadata); else undefined. */
 export function activeTraceparent(): string | undefined {
   if (!enabled) return undefined;

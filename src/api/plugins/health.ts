@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { ReadinessCheck, ServerDeps } from '../deps.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
-const MAX_ERROR_LENGTH = 200;
+const MAX_ERROR_LENGTH = 400;
 
 type CheckResult = { ok: true } | { ok: false; error: string };
 
