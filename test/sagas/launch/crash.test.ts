@@ -4,10 +4,8 @@
  * sends; what it left claimed or in 'sending' is taken over and reconciled (by Message-ID, against the sink) by
  * the restarted worker. Repeated three times.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { TEST_NATS_URL } from '../../support/nats.js';
-import type { SinkMessage } from '../../support/smtpSink.js';
+import { onAccepted, startChild } from './childWorker.js';
 import {
   createCampaign,
   createContacts,
@@ -24,35 +22,6 @@ import {
 // At the top level, so that the world's afterAll hooks register (vitest ignores hooks registered inside hooks).
 const world: LaunchWorld = await useLaunchWorld('launch_crash');
 
-function startChild(): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/sagas/launch/workerProcess.ts'], {
-    env: { ...process.env, DATABASE_URL: world.env.url, NATS_URL: TEST_NATS_URL, NATS_PREFIX: world.prefix, SMTP_URL: world.sink.url, RATE: '25', BATCH: '4' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve({ child, stderr: () => stderr });
-    });
-    child.once('exit', (code) => reject(new Error(`worker child exited (${code}) before it was ready: ${stderr}`)));
-  });
-}
-
-/** Calls `listener` synchronously whenever the sink accepts a message; returns the unhook. */
-function onAccepted(listener: () => void): () => void {
-  const accepted = world.sink.accepted as SinkMessage[];
-  const push = accepted.push;
-  accepted.push = (...messages: SinkMessage[]) => {
-    const length = push.apply(accepted, messages);
-    listener();
-    return length;
-  };
-  return () => {
-    accepted.push = push;
-  };
-}
-
 const RUNS = 3;
 const AUDIENCE = 40;
 
@@ -68,12 +37,12 @@ describe('launch saga: crash recovery', () => {
       const campaignId = await createCampaign(world, { segmentId, templateId });
       const sent = () => world.sink.accepted.filter((m) => emails.includes(m.to[0]!)).length;
 
-      const { child, stderr } = await startChild();
+      const { child, stderr } = await startChild(world, { rate: 25, batch: 4 });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
       const threshold = 8 + run * 3;
       // Run 1 is killed whenever the poll notices enough sends. Runs 2 and 3 are killed in the very tick the sink
       // accepts a message, before the child can hear the 250 and record it: the window only reconciliation closes.
-      const stopHook = run === 1 ? () => {} : onAccepted(() => sent() >= threshold && child.kill('SIGKILL'));
+      const stopHook = run === 1 ? () => {} : onAccepted(world, () => sent() >= threshold && child.kill('SIGKILL'));
       await launch(world, campaignId);
       await waitFor(() => sent() >= threshold, `the child to send some emails (run ${run})`);
       child.kill('SIGKILL');
