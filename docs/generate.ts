@@ -116,6 +116,7 @@ export function generateAsyncApi(schema: Schema): string {
             'Nats-Msg-Id': { type: 'string', description: 'The event id (uuid).' },
             'Mkt-Position': { type: 'string', description: 'The event\'s global position (decimal).' },
             'Mkt-Previous-Position': { type: 'string', description: 'Position of the event published before it; empty for the first.' },
+            traceparent: { type: 'string', description: 'W3C trace context of the relay\'s publish span; only on events appended inside a sampled trace (tracing on).' },
           },
         },
         Envelope: {
@@ -139,6 +140,7 @@ export function generateAsyncApi(schema: Schema): string {
                 actor: { type: 'string' },
                 workspaceId: { type: 'string' },
                 schemaVersion: { type: 'integer', minimum: 1 },
+                traceparent: { type: 'string', pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', description: 'Optional: W3C traceparent of the command\'s span (tracing on).' },
               },
             },
           },

@@ -77,6 +77,25 @@ describe('campaign stats from delivery events', () => {
     });
   });
 
+  it('an A/B test phase: the sample sizes per variant, then the winner round adds the holdout to the winner', async () => {
+    const id = await campaignWithVariants();
+    const [ada, bob, cy] = [randomUUID(), randomUUID(), randomUUID()];
+    await deliver(id, [
+      { type: 'AudienceFrozen', data: { audienceSize: 10, variantSizes: { A: 1, B: 1 }, sampleSize: 2, holdoutSize: 8 } },
+      { type: 'EmailSent', data: { variantKey: 'A', contactId: ada, messageId: 'm1' } },
+      { type: 'EmailSent', data: { variantKey: 'B', contactId: bob, messageId: 'm2' } },
+      { type: 'EmailOpened', data: { variantKey: 'B', contactId: bob } },
+      { type: 'WinnerRoundStarted', data: { variantKey: 'B', by: 'auto', holdoutSize: 8, round: 2 } },
+    ]);
+    const last = await deliver(id, [{ type: 'EmailSent', data: { variantKey: 'B', contactId: cy, messageId: 'm3' } }]);
+    await pipeline.caughtUp(last.position);
+    expect(await counters(id)).toEqual({
+      '': { ...zero, audience_size: 10, sent: 3, opened: 1, unique_opens: 1 },
+      A: { ...zero, audience_size: 1, sent: 1 },
+      B: { ...zero, audience_size: 9, sent: 2, opened: 1, unique_opens: 1 },
+    });
+  });
+
   it('a campaign without variants counts on its own row only', async () => {
     const id = randomUUID();
     const created = await handleCommand(
