@@ -34,12 +34,12 @@ export interface TemporalDeps {
   /** Always the EventStore the process was given (decrypting / upcasting wrappers included), never raw SQL. */
   readonly eventStore: EventStore;
   readonly db: Kysely<Database>;
-  /** Snapshot every this many events (default 500); false: neither read nor write snapshots (the baseline). */
+  /** Snapshot every this many events (default 100); false: neither read nor write snapshots (the baseline). */
   readonly snapshotEvery?: number | false;
   readonly logger?: Logger;
 }
 
-export const DEFAULT_SNAPSHOT_EVERY = 500;
+export const DEFAULT_SNAPSHOT_EVERY = 100;
 
 interface Snapshot<State> {
   readonly revision: number;
