@@ -20,6 +20,12 @@ export interface Projection {
   readonly tables: readonly string[];
   /** Applies one event inside the batch's transaction; writes only through `trx`. */
   apply(trx: Transaction<Database>, event: RecordedEvent): Promise<void>;
+  /**
+   * Optional: applies a batch's events (those of `eventTypes`, in log order) at once, e.g. one multi-row
+   * statement instead of one per event. Must leave exactly what `apply` of each event in turn would. When it
+   * throws, the batch is redone event by event with `apply`, so the poison event is found and parked.
+   */
+  applyMany?(trx: Transaction<Database>, events: readonly RecordedEvent[]): Promise<void>;
 }
 
 interface BatchContext {
@@ -80,39 +86,45 @@ async function applyEvents(trx: Transaction<Database>, context: Omit<BatchContex
   const { projection } = context;
   await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
   const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
-  let checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
-  const startedAt = checkpoint;
-  const applied: RecordedEvent[] = [];
+  const checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
 
-  const traced = context.log.isLevelEnabled('debug');
-  const applyOne = async (event: RecordedEvent) => {
-    if (projection.eventTypes === undefined || projection.eventTypes.includes(event.type)) {
-      if (traced) context.log.debug({ correlationId: event.metadata.correlationId, eventId: event.id, eventType: event.type, position: String(event.position) }, 'applying event');
-      if (isolateFailures) await applyIsolated(context, trx, event);
-      else {
-        try {
-          await projection.apply(trx, event);
-        } catch (error) {
-          throw new ProjectionFailure(event, error);
-        }
+  // What this batch applies, in log order: redeliveries skipped, gaps in the published log filled from the store.
+  const ordered: RecordedEvent[] = [];
+  let cursor = checkpoint;
+  for (const { event, previous } of published) {
+    if (cursor !== null && event.position <= cursor) continue;
+    if (previous !== null && (cursor === null || previous > cursor)) {
+      context.log.warn({ checkpoint: String(cursor), previous: String(previous), position: String(event.position) }, 'gap in the published log; reading the missing events from the store');
+      ordered.push(...(await readBetween(context.store, cursor, event.position)));
+    }
+    ordered.push(event);
+    cursor = event.position;
+  }
+  const relevant = projection.eventTypes === undefined ? ordered : ordered.filter((e) => projection.eventTypes!.includes(e.type));
+  if (context.log.isLevelEnabled('debug')) {
+    for (const event of relevant) context.log.debug({ correlationId: event.metadata.correlationId, eventId: event.id, eventType: event.type, position: String(event.position) }, 'applying event');
+  }
+  if (isolateFailures) {
+    for (const event of relevant) await applyIsolated(context, trx, event);
+  } else if (projection.applyMany !== undefined && relevant.length > 0) {
+    try {
+      await projection.applyMany(trx, relevant);
+    } catch (error) {
+      throw new ProjectionFailure(relevant[0]!, error);
+    }
+  } else {
+    for (const event of relevant) {
+      try {
+        await projection.apply(trx, event);
+      } catch (error) {
+        throw new ProjectionFailure(event, error);
       }
     }
-    checkpoint = event.position;
-    applied.push(event);
-  };
-
-  for (const { event, previous } of published) {
-    if (checkpoint !== null && event.position <= checkpoint) continue;
-    if (previous !== null && (checkpoint === null || previous > checkpoint)) {
-      context.log.warn({ checkpoint: String(checkpoint), previous: String(previous), position: String(event.position) }, 'gap in the published log; reading the missing events from the store');
-      for (const missing of await readBetween(context.store, checkpoint, event.position)) await applyOne(missing);
-    }
-    await applyOne(event);
   }
-  if (checkpoint !== startedAt) {
-    await trx.updateTable('projection_checkpoints').set({ position: String(checkpoint), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
+  if (cursor !== checkpoint) {
+    await trx.updateTable('projection_checkpoints').set({ position: String(cursor), updated_at: sql`now()` }).where('projection', '=', projection.name).execute();
   }
-  return { checkpoint, applied };
+  return { checkpoint: cursor, applied: ordered };
 }
 
 async function applyIsolated(context: Omit<BatchContext, 'db'>, trx: Transaction<Database>, event: RecordedEvent): Promise<void> {

@@ -186,6 +186,34 @@ describe('rebuild: whatever tables a projection declares', () => {
   });
 });
 
+describe('applyMany (a whole batch in one call)', () => {
+  it('applies the batch at once, and when it throws, redoes it event by event so only the poison event is parked', async () => {
+    await sql`CREATE TABLE rb_many (event_id uuid PRIMARY KEY)`.execute(env.db);
+    const calls: number[] = [];
+    const many: Projection = {
+      name: 'rb_many',
+      tables: ['rb_many'],
+      async apply(trx, event) {
+        if (event.type === 'Poison') throw new Error('cannot project Poison');
+        await sql`INSERT INTO rb_many (event_id) VALUES (${event.id})`.execute(trx);
+      },
+      async applyMany(trx, events) {
+        calls.push(events.length);
+        if (events.some((e) => e.type === 'Poison')) throw new Error('cannot project Poison');
+        await sql`INSERT INTO rb_many (event_id) SELECT unnest(${events.map((e) => e.id)}::uuid[])`.execute(trx);
+      },
+    };
+    await project(many);
+    const head = await env.store.headPosition();
+    const total = Number(head);
+    expect(calls.length).toBeGreaterThan(1);
+    const rows = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM rb_many`.execute(env.db)).rows[0]!.n);
+    expect(rows).toBe(total - 1);
+    expect((await listParkedEvents(env.db, { projection: 'rb_many' })).map((p) => p.event_type)).toEqual(['Poison']);
+    expect(await checkpointOf(env.db, 'rb_many')).toBe(String(head));
+  });
+});
+
 describe('rebuild CLI', () => {
   it('an unknown projection: exit 2, the known ones listed, nothing created', async () => {
     const { out, sink } = cliOutput();
