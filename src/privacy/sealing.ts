@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { InvalidAppendError } from '../eventstore/errors.js';
 import type { NewEvent, RecordedEvent } from '../eventstore/port.js';
 import type { DataKey, KeyOwner } from './keyStore.js';
-import { PERSONAL_DATA } from './personalData.js';
+import { PERSONAL_DATA, SHAPES } from './personalData.js';
 
 /**
  * Sealing and opening the personal data of events (AES-256-GCM, one random 96-bit IV per sealed group, the
@@ -10,7 +10,7 @@ import { PERSONAL_DATA } from './personalData.js';
  * import seals thousands of events a second.
  *
  * Stored form: the personal fields are removed from `data` and kept, encrypted together, in
- * `data.$pii = [{ k: <owner contactId>, f: [field names], c: base64(iv | tag | ciphertext) }]`; everything else
+ * `data.$pii = [{ k: <owner contactId>, f: [field names], c: base64(iv | tag | ciphertext), s?: shapes }]`; everything else
  * stays readable (and queryable in the store). A group written after its owner was erased has no `c`: its fields
  * were never stored. Opening puts the fields back; when the key is gone they read as the erased markers of
  * personalData.ts and the event's metadata says `erased: true`.
@@ -21,6 +21,8 @@ interface SealedGroup {
   readonly k: string;
   readonly f: readonly string[];
   readonly c?: string;
+  /** The readable shape of fields that have one (personalData.ts SHAPES): attribute keys and types. */
+  readonly s?: Readonly<Record<string, unknown>>;
 }
 
 type Data = Record<string, unknown>;
@@ -58,8 +60,10 @@ export function sealEvent(streamId: string, event: NewEvent, keys: ReadonlyMap<s
       plain[f] = data[f];
       delete out[f];
     }
+    const shaped = fields.filter((f) => SHAPES[f] !== undefined);
+    const shapes = shaped.length === 0 ? {} : { s: Object.fromEntries(shaped.map((f) => [f, SHAPES[f]!(data[f])])) };
     const key = keys.get(owner) ?? 'erased';
-    sealed.push(key === 'erased' ? { k: owner, f: fields } : { k: owner, f: fields, c: encrypt(key, owner, JSON.stringify(plain)) });
+    sealed.push(key === 'erased' ? { k: owner, f: fields, ...shapes } : { k: owner, f: fields, c: encrypt(key, owner, JSON.stringify(plain)), ...shapes });
   }
   if (out === null) return event;
   out[SEALED] = sealed;
@@ -88,7 +92,7 @@ export function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, DataKe
     if (key === 'erased') {
       erased = true;
       const markers = PERSONAL_DATA[event.type]?.find((g) => group.f.every((f) => f in g.fields))?.fields;
-      for (const f of group.f) out[f] = markers?.[f]?.(group.k) ?? null;
+      for (const f of group.f) out[f] = markers?.[f]?.(group.k, group.s?.[f]) ?? null;
       continue;
     }
     try {

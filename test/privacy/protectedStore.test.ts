@@ -89,7 +89,7 @@ describe('protected event store (PostgreSQL)', () => {
     const read = await store.readStream(streamId);
     const event = read.status === 'found' ? read.events[0]! : undefined;
     expect(event?.metadata.erased).toBe(true);
-    expect(event?.data).toMatchObject({ contactId, email: `${contactId}@erased.invalid`, emailAsGiven: `${contactId}@erased.invalid`, phone: null, externalId: null, attributes: {}, tags: ['vip'] });
+    expect(event?.data).toMatchObject({ contactId, email: `${contactId}@erased.invalid`, emailAsGiven: `${contactId}@erased.invalid`, phone: null, externalId: null, attributes: { first_name: { type: 'string', value: '' } }, tags: ['vip'] });
 
     const sent: NewEvent = { type: 'EmailSent', data: { campaignId: randomUUID(), variantKey: 'main', contactId, email, messageId: 'm', campaignRevision: 1, templateId: 't', templateVersion: 1, subject: 'Hi Grace', contentHash: 'h', sentAt: '2026-01-01T00:00:00.000Z' }, metadata: meta() };
     await store.append(`email-x_${contactId}`, [sent], { expectedRevision: 'any' });

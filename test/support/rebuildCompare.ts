@@ -27,6 +27,8 @@ const NOT_PROJECTED = new Set([
   'unmatched_bounces',
   'import_jobs',
   'import_row_errors',
+  // The key store of crypto-shredding (src/privacy/): not derived from events, never rebuilt.
+  'contact_keys',
 ]);
 
 /** Columns set from the wall clock when a row is written (not from an event): they differ in a rebuild. */
