@@ -39,7 +39,7 @@ export interface CampaignVariants {
   /** Share of the audience that takes part in the test; the rest gets the winner. */
   readonly testSamplePercent: number;
   readonly winnerMetric: WinnerMetric;
-  /** Hours after launch when the winner is picked automatically; null: picked by hand. */
+  /** Hours after the test sample was sent when the winner is picked automatically; null: picked by hand. */
   readonly winnerAfterHours: number | null;
 }
 

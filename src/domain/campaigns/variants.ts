@@ -5,7 +5,7 @@ export const MIN_VARIANTS = 2;
 export const MAX_VARIANTS = 5;
 export const VARIANT_KEY = /^[A-Za-z0-9_-]{1,20}$/;
 export const WINNER_METRICS = ['open_rate', 'click_rate'] as const;
-/** A winner is picked at most a month after launch. */
+/** A winner is picked at most a month after the test sample was sent. */
 export const MAX_WINNER_AFTER_HOURS = 720;
 
 const isPercent = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 100;
