@@ -2,11 +2,16 @@
  * `npm run bench [-- --quick] [-- --only <name>]`
  *
  * Runs every benchmark in bench/suites/ (each file exports `benchmark: Benchmark`), each in its own fresh
- * database, prints a table per benchmark and writes bench/results/<name>.json.
+ * database, prints a table per benchmark and writes bench/results/<name>.json (the common shape: `figures` with
+ * baseline, ratio and target; `scaling` points; `targets`; the machine). Then bench/report.ts regenerates the
+ * table in bench/README.md and the plots (bench/results/*.png) from every results file.
+ * `npm run bench -- --report` only regenerates the report.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ADMIN_URL, BenchDatabases, serverVersion } from './support/database.js';
+import { connect } from '@nats-io/transport-node';
+import { writeReport } from './report.js';
 import { describeMachine, formatTable, type Machine } from './support/report.js';
 import type { Benchmark } from './support/types.js';
 
@@ -41,7 +46,20 @@ async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machi
     for (const target of report.targets) console.log(`  ${target.met ? '✓' : '✗'} ${target.description}`);
     await mkdir(RESULTS_DIR, { recursive: true });
     const file = new URL(`${benchmark.name}.json`, RESULTS_DIR);
-    const result = { name: benchmark.name, machine, date, quick, ...report.body };
+    const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+    const result = {
+      name: benchmark.name,
+      description: benchmark.description,
+      machine,
+      date,
+      quick,
+      durationSeconds,
+      figures: report.figures ?? [],
+      scaling: report.scaling ?? [],
+      targets: report.targets,
+      notes: report.notes ?? [],
+      ...report.body,
+    };
     await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`  results: bench/results/${benchmark.name}.json (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
     return true;
@@ -55,15 +73,25 @@ async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machi
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      report: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
+  if (values.report) {
+    await writeReport();
+    return 0;
+  }
   const all = await discoverBenchmarks();
   if (values.help) {
-    console.log(`usage: npm run bench [-- --quick] [-- --only <${all.map((b) => b.name).join('|')}>]`);
+    console.log(`usage: npm run bench [-- --quick] [-- --only <${all.map((b) => b.name).join('|')}>] [-- --report]`);
     console.log('env: BENCH_PG_ADMIN_URL (default postgres://root@127.0.0.1:5432/postgres)');
     return 0;
   }
-  const selected = values.only === undefined ? all : all.filter((b) => b.name === values.only);
+  const only = values.only?.split(',');
+  const selected = only === undefined ? all : all.filter((b) => only.includes(b.name));
   if (selected.length === 0) {
     console.error(`No benchmark named "${values.only}". Available: ${all.map((b) => b.name).join(', ')}`);
     return 2;
@@ -77,17 +105,31 @@ async function main(): Promise<number> {
     });
   }
 
-  const machine = describeMachine(await serverVersion());
+  const machine = describeMachine(await serverVersion(), await natsVersion());
   const host = new URL(ADMIN_URL).host;
   console.log(
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, node ${machine.node}, ` +
-      `PostgreSQL ${machine.postgres.server_version} at ${host}`,
+      `PostgreSQL ${machine.postgres.server_version} at ${host}, NATS ${machine.nats?.server_version ?? '?'}, load ${machine.loadAverage}`,
   );
+  const started = Date.now();
   let failures = 0;
   for (const benchmark of selected) {
     if (!(await runBenchmark(benchmark, values.quick, machine, databases))) failures++;
   }
+  console.log(`\nall benchmarks: ${((Date.now() - started) / 1_000).toFixed(0)} s`);
+  await writeReport();
   return failures === 0 ? 0 : 1;
+}
+
+async function natsVersion(): Promise<string | undefined> {
+  try {
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', timeout: 2_000 });
+    const version = nc.info?.version;
+    await nc.close();
+    return version;
+  } catch {
+    return undefined;
+  }
 }
 
 process.exitCode = await main();

@@ -6,7 +6,8 @@ import { copyEvents } from '../support/copy.js';
 import { latencyPercentiles, measureThroughput, round, timed, type Throughput } from '../support/measure.js';
 import { planAppends, streamIds, type PlannedEvent } from '../support/payloads.js';
 import { formatInteger, formatMs, formatPercent } from '../support/report.js';
-import type { Benchmark, BenchContext, LatencyMs, SuiteReport, Target } from '../support/types.js';
+import type { Benchmark, BenchContext, Figure, LatencyMs, ScalingPoint, SuiteReport, Target } from '../support/types.js';
+import { openEmmett, type EmmettPeer } from '../support/emmett.js';
 
 /**
  * PostgreSQL event store append throughput, as a fraction of a raw COPY of identical rows into a table with the
@@ -14,9 +15,12 @@ import type { Benchmark, BenchContext, LatencyMs, SuiteReport, Target } from '..
  */
 
 const SIZES = {
-  full: { copyRows: 100_000, singles: 5_000, writers: 20, perWriter: 1_000, batchWriters: 4, perBatchWriter: 250 },
-  quick: { copyRows: 20_000, singles: 1_000, writers: 20, perWriter: 100, batchWriters: 4, perBatchWriter: 50 },
+  full: { copyRows: 100_000, singles: 5_000, writers: 20, perWriter: 1_000, batchWriters: 4, perBatchWriter: 250, scaling: [10_000, 1_000_000], emmettScaling: [10_000] },
+  quick: { copyRows: 20_000, singles: 1_000, writers: 20, perWriter: 100, batchWriters: 4, perBatchWriter: 50, scaling: [5_000], emmettScaling: [5_000] },
 } as const;
+/** Peer targets from the issue: batched appends ≥ 2× Emmett's, single appends ≥ 1×. */
+const EMMETT_BATCHED_TARGET = 2;
+const EMMETT_SINGLE_TARGET = 1;
 const BATCH = 100;
 const POOL_MAX = 24; // ≥ writers + 1
 const BATCHED_TARGET_RATIO = 0.4;
@@ -59,11 +63,13 @@ export const benchmark: Benchmark = {
     const database = await context.createDatabase('append');
     const pool = createPool({ connectionString: database.url, max: POOL_MAX, applicationName: 'bench-append' });
     const store = createPostgresEventStore({ pool });
+    const emmett = await openEmmett((await context.createDatabase('append_emmett')).url, POOL_MAX);
     try {
       await migrateEventStore(pool);
       await pool.query('CREATE TABLE copy_target (LIKE es_events INCLUDING ALL)');
-      return await runWorkloads(context, pool, store, size);
+      return await runWorkloads(context, pool, store, emmett, size);
     } finally {
+      await emmett.close();
       await store.close();
       await pool.end();
     }
@@ -74,6 +80,7 @@ async function runWorkloads(
   context: BenchContext,
   pool: pg.Pool,
   store: EventStore,
+  emmett: EmmettPeer,
   size: (typeof SIZES)[keyof typeof SIZES],
 ): Promise<SuiteReport> {
   // The batched workload appends exactly the events the COPY baseline copies, in the same order.
@@ -135,6 +142,55 @@ async function runWorkloads(
     () => concurrent(store, size.batchWriters, () => planAppends(streamIds(25), size.perBatchWriter, BATCH)),
   );
 
+  // The peer, on the same events: Emmett's PostgreSQL event store in its own database on the same server.
+  const peer = async (name: string, warmUp: () => Promise<unknown>, measure: () => Promise<Measured>) => {
+    context.progress(`Emmett ${name}: warming up`);
+    await warmUp();
+    await emmett.reset();
+    context.progress(`Emmett ${name}: measuring`);
+    const result = await measure();
+    await emmett.reset();
+    return { name, ...result.throughput, ...(result.latenciesMs === undefined ? {} : { latencyMs: latencyPercentiles(result.latenciesMs) }) };
+  };
+  const emmettSingle = await peer(
+    'single, sequential',
+    () => sequentialWith(emmett.append, planAppends(streamIds(50), 200, 1)),
+    () => sequentialWith(emmett.append, planAppends(streamIds(500), size.singles, 1)),
+  );
+  const emmettWriters = await peer(
+    `single, ${size.writers} writers`,
+    () => concurrentWith(emmett.append, size.writers, () => planAppends(streamIds(5), 20, 1)),
+    () => concurrentWith(emmett.append, size.writers, () => planAppends(streamIds(25), size.perWriter, 1)),
+  );
+  const emmettBatched = await peer(
+    `batch ${BATCH}, sequential`,
+    () => sequentialWith(emmett.append, planAppends(streamIds(10), 20, BATCH)),
+    () => sequentialWith(emmett.append, batchedAppends),
+  );
+
+  // Scaling: batched sequential appends (and the COPY of the same rows) at other log sizes; the workload (c)
+  // above is the copyRows point. Events are generated per chunk inside the clock for all three alike.
+  const scaling: ScalingPoint[] = [];
+  for (const events of size.scaling) {
+    context.progress(`scaling: ${formatInteger(events)} events, ours then COPY`);
+    await reset(pool, 'es_events', 'es_streams');
+    const ours = await measureThroughput(() => inChunks(events, (chunk) => appendAll(store, chunk, [])));
+    await verifyDenseLog(pool, events);
+    await reset(pool, 'es_events', 'es_streams');
+    await reset(pool, 'copy_target');
+    const copied = await measureThroughput(() => inChunks(events, (chunk, offset) => copyOnce(pool, chunk.flat(), offset + 1)));
+    await reset(pool, 'copy_target');
+    scaling.push({ series: `ours, batch ${BATCH}`, size: events, throughput: ours.eventsPerSecond, unit: 'events/s', seconds: ours.seconds });
+    scaling.push({ series: 'COPY (physical limit)', size: events, throughput: copied.eventsPerSecond, unit: 'events/s', seconds: copied.seconds });
+  }
+  for (const events of size.emmettScaling) {
+    context.progress(`scaling: ${formatInteger(events)} events, Emmett`);
+    await emmett.reset();
+    const theirs = await measureThroughput(() => inChunks(events, (chunk) => appendAllWith(emmett.append, chunk, [])));
+    await emmett.reset();
+    scaling.push({ series: `Emmett, batch ${BATCH}`, size: events, throughput: theirs.eventsPerSecond, unit: 'events/s', seconds: theirs.seconds });
+  }
+
   // A second COPY after the workloads shows drift; the better run is the denominator, so no ratio is flattered
   // by an unlucky baseline.
   context.progress('COPY baseline: second run');
@@ -142,7 +198,28 @@ async function runWorkloads(
   const baseline = copyRuns.reduce((best, run) => (run.eventsPerSecond > best.eventsPerSecond ? run : best));
 
   const workloads = measured.map(({ name, description, result, goal }) => toResult(name, description, result, baseline, goal));
-  const targets: Target[] = workloads.flatMap((w) => (w.target === undefined ? [] : [{ description: `${w.name}: ${w.target}`, met: w.met === true }]));
+  const [single, writers, batched, batchWriters] = workloads as [WorkloadResult, WorkloadResult, WorkloadResult, WorkloadResult];
+  scaling.push({ series: `ours, batch ${BATCH}`, size: batched.events, throughput: batched.eventsPerSecond, unit: 'events/s', seconds: batched.seconds });
+  scaling.push({ series: 'COPY (physical limit)', size: baseline.events, throughput: baseline.eventsPerSecond, unit: 'events/s', seconds: baseline.seconds });
+  scaling.push({ series: `Emmett, batch ${BATCH}`, size: emmettBatched.events, throughput: emmettBatched.eventsPerSecond, unit: 'events/s', seconds: emmettBatched.seconds });
+  scaling.sort((a, b) => a.series.localeCompare(b.series) || a.size - b.size);
+  const vsEmmettBatched = round(batched.eventsPerSecond / emmettBatched.eventsPerSecond, 3);
+  const vsEmmettSingle = round(single.eventsPerSecond / emmettSingle.eventsPerSecond, 3);
+  const vsEmmettWriters = round(writers.eventsPerSecond / emmettWriters.eventsPerSecond, 3);
+  const copyFigure = { name: 'COPY of the same rows', value: baseline.eventsPerSecond, unit: 'events/s' };
+  const figures: Figure[] = [
+    { name: `batched append (${BATCH} events/append), sequential`, value: batched.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettBatched.eventsPerSecond }, ratio: vsEmmettBatched, target: `≥ ${EMMETT_BATCHED_TARGET}× Emmett`, met: vsEmmettBatched >= EMMETT_BATCHED_TARGET },
+    { name: `batched append (${BATCH} events/append), sequential`, value: batched.eventsPerSecond, unit: 'events/s', baseline: copyFigure, ratio: batched.ratioToCopy, target: `≥ ${BATCHED_TARGET_RATIO * 100}% of COPY`, met: batched.met === true },
+    { name: 'single-event append, sequential', value: single.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettSingle.eventsPerSecond }, ratio: vsEmmettSingle, target: `≥ ${EMMETT_SINGLE_TARGET}× Emmett`, met: vsEmmettSingle >= EMMETT_SINGLE_TARGET },
+    { name: 'single-event append latency p99', value: single.latencyMs!.p99, unit: 'ms', ...(emmettSingle.latencyMs === undefined ? {} : { baseline: { name: 'Emmett p99', value: emmettSingle.latencyMs.p99 } }), target: `≤ ${SINGLE_P99_TARGET_MS} ms`, met: single.met === true },
+    { name: `single-event append, ${size.writers} writers`, value: writers.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettWriters.eventsPerSecond }, ratio: vsEmmettWriters },
+    { name: `batched append, ${size.batchWriters} writers`, value: batchWriters.eventsPerSecond, unit: 'events/s', baseline: copyFigure, ratio: batchWriters.ratioToCopy },
+  ];
+  const targets: Target[] = [
+    ...workloads.flatMap((w) => (w.target === undefined ? [] : [{ description: `${w.name}: ${w.target}`, met: w.met === true }])),
+    { description: `batched append ≥ ${EMMETT_BATCHED_TARGET}× Emmett (${vsEmmettBatched}×)`, met: vsEmmettBatched >= EMMETT_BATCHED_TARGET },
+    { description: `single append ≥ ${EMMETT_SINGLE_TARGET}× Emmett (${vsEmmettSingle}×)`, met: vsEmmettSingle >= EMMETT_SINGLE_TARGET },
+  ];
   return {
     body: {
       baseline: {
@@ -153,7 +230,10 @@ async function runWorkloads(
         runs: copyRuns,
       },
       workloads,
+      emmett: { single: emmettSingle, writers: emmettWriters, batched: emmettBatched, vsEmmett: { batched: vsEmmettBatched, single: vsEmmettSingle, writers: vsEmmettWriters } },
     },
+    figures,
+    scaling,
     table: {
       headers: ['workload', 'events', 'seconds', 'events/s', 'vs COPY', 'p50 ms', 'p95 ms', 'p99 ms', 'target', 'met'],
       rows: [
@@ -170,10 +250,26 @@ async function runWorkloads(
           w.target ?? '',
           w.met === undefined ? '' : w.met ? 'yes' : 'NO',
         ]),
+        ...[emmettSingle, emmettWriters, emmettBatched].map((e) => [
+          `Emmett: ${e.name}`,
+          formatInteger(e.events),
+          e.seconds.toFixed(2),
+          formatInteger(e.eventsPerSecond),
+          formatPercent(e.eventsPerSecond / baseline.eventsPerSecond),
+          e.latencyMs === undefined ? '' : formatMs(e.latencyMs.p50),
+          e.latencyMs === undefined ? '' : formatMs(e.latencyMs.p95),
+          e.latencyMs === undefined ? '' : formatMs(e.latencyMs.p99),
+          '',
+          '',
+        ]),
+        ...scaling.map((p) => [`scaling: ${p.series}`, formatInteger(p.size), (p.seconds ?? 0).toFixed(2), formatInteger(p.throughput), '', '', '', '', '', '']),
       ],
     },
     targets,
-    notes: [`COPY runs (events/s): ${copyRuns.map((r) => formatInteger(r.eventsPerSecond)).join(', ')}`],
+    notes: [
+      `COPY runs (events/s): ${copyRuns.map((r) => formatInteger(r.eventsPerSecond)).join(', ')}`,
+      `vs Emmett: batched ${vsEmmettBatched}×, single ${vsEmmettSingle}×, ${size.writers} writers ${vsEmmettWriters}×`,
+    ],
   };
 }
 
@@ -184,25 +280,62 @@ function toResult(name: string, description: string, measured: Measured, baselin
   return goal === undefined ? result : { ...result, target: goal.description, met: goal.met(result) };
 }
 
-async function copyOnce(pool: pg.Pool, events: readonly PlannedEvent[]): Promise<number> {
+async function copyOnce(pool: pg.Pool, events: readonly PlannedEvent[], firstPosition = 1): Promise<number> {
   const client = await pool.connect();
   try {
-    return await copyEvents(client, 'copy_target', events);
+    return await copyEvents(client, 'copy_target', events, firstPosition);
   } finally {
     client.release();
   }
 }
 
+type AppendOne = (planned: readonly PlannedEvent[]) => Promise<number>;
+
+const oursAppend = (store: EventStore): AppendOne => async (planned) => {
+  const first = planned[0]!;
+  const expectedRevision = first.revision === 0 ? 'no_stream' : first.revision - 1;
+  await store.append(first.streamId, planned.map((p) => p.event), { expectedRevision });
+  return planned.length;
+};
+
 /** Appends each planned append in order, timing each one. */
-async function appendAll(store: EventStore, appends: readonly PlannedEvent[][], latenciesMs: number[]): Promise<number> {
+async function appendAllWith(append: AppendOne, appends: readonly PlannedEvent[][], latenciesMs: number[]): Promise<number> {
   let events = 0;
-  for (const planned of appends) {
-    const first = planned[0]!;
-    const expectedRevision = first.revision === 0 ? 'no_stream' : first.revision - 1;
-    await timed(latenciesMs, () => store.append(first.streamId, planned.map((p) => p.event), { expectedRevision }));
-    events += planned.length;
-  }
+  for (const planned of appends) events += await timed(latenciesMs, () => append(planned));
   return events;
+}
+
+function appendAll(store: EventStore, appends: readonly PlannedEvent[][], latenciesMs: number[]): Promise<number> {
+  return appendAllWith(oursAppend(store), appends, latenciesMs);
+}
+
+/**
+ * `events` events in batches of BATCH over BATCH fresh streams per chunk of 10,000, built chunk by chunk so a
+ * million events never sit in memory at once; `offset` is the chunk's first event index.
+ */
+async function inChunks(events: number, write: (chunk: PlannedEvent[][], offset: number) => Promise<number>): Promise<number> {
+  const CHUNK = 10_000;
+  let written = 0;
+  for (let offset = 0; offset < events; offset += CHUNK) {
+    written += await write(planAppends(streamIds(BATCH), Math.min(CHUNK, events - offset) / BATCH, BATCH), offset);
+  }
+  return written;
+}
+
+async function sequentialWith(append: AppendOne, appends: readonly PlannedEvent[][]): Promise<Measured> {
+  const latenciesMs: number[] = [];
+  const throughput = await measureThroughput(() => appendAllWith(append, appends, latenciesMs));
+  return { throughput, latenciesMs };
+}
+
+async function concurrentWith(append: AppendOne, writers: number, plan: () => PlannedEvent[][]): Promise<Measured> {
+  const plans = Array.from({ length: writers }, plan);
+  const latenciesMs: number[] = [];
+  const throughput = await measureThroughput(async () => {
+    const counts = await Promise.all(plans.map((appends) => appendAllWith(append, appends, latenciesMs)));
+    return counts.reduce((a, b) => a + b, 0);
+  });
+  return { throughput, latenciesMs };
 }
 
 async function sequential(store: EventStore, appends: readonly PlannedEvent[][]): Promise<Measured> {

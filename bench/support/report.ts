@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Table } from './types.js';
 import { round } from './measure.js';
 
@@ -8,9 +8,12 @@ export interface Machine {
   readonly memGiB: number;
   readonly node: string;
   readonly postgres: { readonly server_version: string };
+  readonly nats?: { readonly server_version: string };
+  /** 1-minute load average when the run started: other work on the machine moves absolute figures. */
+  readonly loadAverage?: number;
 }
 
-export function describeMachine(postgresVersion: string): Machine {
+export function describeMachine(postgresVersion: string, natsVersion?: string): Machine {
   const cores = cpus();
   return {
     cpus: cores.length,
@@ -18,6 +21,8 @@ export function describeMachine(postgresVersion: string): Machine {
     memGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     postgres: { server_version: postgresVersion },
+    ...(natsVersion === undefined ? {} : { nats: { server_version: natsVersion } }),
+    loadAverage: round(loadavg()[0] ?? 0, 2),
   };
 }
 

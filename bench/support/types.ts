@@ -29,12 +29,47 @@ export interface Target {
   readonly met: boolean;
 }
 
+/**
+ * One headline figure of a suite in the common shape every results file carries (`figures`), which
+ * bench/report.ts turns into the README table: the figure, the baseline measured in the same run, their ratio,
+ * the target and whether it is met.
+ */
+export interface Figure {
+  /** What was measured, e.g. `batched append (100 events per append)`. */
+  readonly name: string;
+  readonly value: number;
+  /** e.g. `events/s`, `ms (p99)`, `MB`. */
+  readonly unit: string;
+  /** The yardstick measured in the same run (a physical limit or a peer), when there is one. */
+  readonly baseline?: { readonly name: string; readonly value: number; readonly unit?: string };
+  /** value / baseline (for a latency: baseline / value is not used; the ratio is always value / baseline). */
+  readonly ratio?: number;
+  /** The issue's target, in words, e.g. `≥ 2× Emmett`. */
+  readonly target?: string;
+  readonly met?: boolean;
+}
+
+/** Throughput at one workload size, for the scaling plots (bench/results/<suite>.png). */
+export interface ScalingPoint {
+  /** The line of the plot, e.g. `ours, batched` or `Emmett, batched`. */
+  readonly series: string;
+  /** Events or recipients (or processes, with `axis: 'processes'`). */
+  readonly size: number;
+  readonly throughput: number;
+  readonly unit: string;
+  readonly axis?: 'size' | 'processes';
+  readonly seconds?: number;
+}
+
 /** What a suite hands back: the suite-specific body of `bench/results/<name>.json` plus the table to print. */
 export interface SuiteReport {
   readonly body: Readonly<Record<string, unknown>>;
   readonly table: Table;
   readonly targets: readonly Target[];
   readonly notes?: readonly string[];
+  /** The headline figures in the common shape (older or foreign suites may leave it out: then `targets` is used). */
+  readonly figures?: readonly Figure[];
+  readonly scaling?: readonly ScalingPoint[];
 }
 
 export interface Table {
