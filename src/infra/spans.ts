@@ -151,13 +151,14 @@ export function withBatchSpan<T>(name: string, attributes: Attributes, messages:
   return withSpan(name, attrs, fn, { kind: SpanKind.CONSUMER, links, ...(traceIds.size === 1 ? { parent: traced[0]!.traceparent } : { root: true }) });
 }
 
-const NO_FIELDS = Object.freeze({});
-
-/** `{ trace_id, span_id }` of the active span for log lines (pino mixin); empty while tracing is off. */
+/**
+ * `{ trace_id, span_id }` of the active span for log lines (pino mixin); empty while tracing is off. A new object
+ * every time: pino merges the line's own fields into what the mixin returns.
+ */
 export function traceLogFields(): Record<string, string> {
-  if (!enabled) return NO_FIELDS;
+  if (!enabled) return {};
   const span = trace.getActiveSpan();
-  if (span === undefined) return NO_FIELDS;
+  if (span === undefined) return {};
   const sc = span.spanContext();
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
