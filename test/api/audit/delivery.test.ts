@@ -81,7 +81,29 @@ describe('what was sent', () => {
     expect(wrong.body.data!.delivery.verification).toMatchObject({ matches: false, subject: 'Hello Ada' });
     expect(wrong.body.data!.delivery.verification.reason).toContain('TRACKING_SECRET');
 
-    // Nothing for a contact the campaign never sent to; another workspace sees nothing.
+    // The README's walkthrough queries, verbatim (placeholders filled in).
+    const readme = [
+      `{ delivery(campaignId: "<campaignId>", contactId: "<contactId>") {
+    outcome sentAt messageId variantKey campaignRevision templateId templateVersion subject contentHash opens clicks
+    events { type actor recordedAt }
+    campaignAtSend { revision campaign { name status sender { email } segmentId templateVersion
+                                         variants { variants { key templateId templateVersion splitPercent } } launchedAt launchedBy } }
+    contactAtSend { revision contact { email attributes { key value } tags consents { topic status } } }
+    verification { matches rerenderedHash subject html text contactRevision reason } } }`,
+      `{ campaignAsOf(id: "<campaignId>", revision: 2) { campaign { status name } }
+  templateAsOf(id: "<templateId>", version: 1) { template { subject html text } }
+  segmentMembersAsOf(id: "<segmentId>", asOf: "<sentAt>") { memberCount members(first: 50) { edges { node { contactId enteredAt } } } }
+  campaignHistory(id: "<campaignId>", first: 50) { edges { node { revision type recordedAt actor commandId correlationId causationId
+                                                                  changes { path before after } } } } }`,
+      `{ emailsSent(contactId: "<contactId>") { campaignId outcome sentAt subject contentHash verification { matches } } }`,
+    ];
+    const fill = (q: string) => q.replace(/<campaignId>/g, campaignId).replace(/<contactId>/g, ada!).replace(/<templateId>/g, templateId).replace(/<segmentId>/g, segmentId).replace(/<sentAt>/g, delivery.sentAt);
+    for (const query of readme) {
+      const answer = await gql(app, world.keys.auditor.key, fill(query));
+      expect(answer.body.errors, query).toBeUndefined();
+    }
+
+    // Nothing for a contact the campaign never sent to.
     expect((await gql(app, world.keys.auditor.key, DELIVERY, { campaignId, contactId: 'nobody' })).body.data!.delivery).toBeNull();
   });
 });
