@@ -11,7 +11,8 @@ import type { SagaRuntime } from './runtime.js';
 import { loadLaunch, runLaunchCommand, sagaContext, stepIfCurrent, type LoadedLaunch } from './streams.js';
 import { endTestSample, finishHoldoutAssignment } from './testPhase.js';
 import { sleep } from './timeouts.js';
-import { renderFailuresExceeded } from './workflow.js';
+import { linkTo, withSpan } from '../../infra/spans.js';
+import { renderFailuresExceeded } from './renderThreshold.js';
 
 /**
  * The delivery rounds of one launch on this worker. Any number of workers run them for the same launch: the
@@ -62,7 +63,9 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       await sleep(rt.settings.idleDelayMs);
       continue;
     }
-    const report = await deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, render, logger: rt.logger });
+    // Its own trace per round (a launch's delivery is long), linked to the launch request's trace.
+    const started = linkTo(launch.events.findLast((e) => e.type === 'LaunchStarted')?.metadata.traceparent);
+    const report = await withSpan('saga launch delivery', { 'campaign.id': campaignId, 'launch.round': state.round, 'correlation.id': launch.correlationId }, () => deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, render: render!, logger: rt.logger }), { root: true, links: started === undefined ? [] : [started] });
     await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
     const tally = await tallyLedger(rt.db, campaignId);
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');

@@ -7,7 +7,7 @@ import type { Database } from '../../projections/db/schema.js';
 import type { DeliveryLedger, Reconciler } from '../delivery/ledger.js';
 import type { EmailSender } from '../delivery/smtpSender.js';
 import type { RenderSettings } from './rendering.js';
-import { DEFAULT_RENDER_FAILURE_THRESHOLD, type RenderFailureThreshold } from './workflow.js';
+import { DEFAULT_RENDER_FAILURE_THRESHOLD, type RenderFailureThreshold } from './renderThreshold.js';
 
 /** Knobs of the launch saga; the defaults suit production, tests shorten the waits. */
 export interface LaunchSagaSettings {

@@ -7,10 +7,10 @@ import {
   NoHoldoutError,
   NothingToResendError,
   PointOfNoReturnError,
-  renderFailuresExceeded,
   type LaunchCommand,
   type LaunchPlan,
 } from '../../../src/sagas/launch/workflow.js';
+import { renderFailuresExceeded } from '../../../src/sagas/launch/renderThreshold.js';
 import { deciderSpec } from '../../support/decider.js';
 
 const spec = deciderSpec(launchDecider);
