@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ServerDeps } from './deps.js';
 import { authPlugin } from './plugins/auth.js';
 import { CORRELATION_LOG_LABEL, correlationIdOf, correlationPlugin } from './plugins/correlation.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { answerFrameworkError, errorsPlugin } from './plugins/errors.js';
 import { graphqlPlugin } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -30,6 +30,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // request.id is the correlation id (see plugins/correlation.ts); the header is read there, with checks.
     genReqId: correlationIdOf,
     requestIdHeader: false,
+    // A URL fastify cannot decode (`/t/o/%uD800`) is answered before any route or error handler: give it our shape.
+    frameworkErrors: answerFrameworkError,
     logController: new LogController({
       requestIdLogLabel: CORRELATION_LOG_LABEL,
       // Probes hit these every few seconds; their request lines would drown the log.

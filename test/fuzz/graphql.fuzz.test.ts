@@ -134,6 +134,23 @@ describe('the request itself', () => {
     expect((await post('{ me { role } }', 'application/graphql')).json()).toEqual({ data: { me: { role: 'ADMIN' } } });
   });
 
+  // Regression (found by this fuzzer): a NUL (or an unpaired surrogate) in any string reached PostgreSQL, which
+  // cannot store it in text or jsonb: createTemplate answered INTERNAL, list filters failed the same way.
+  it('text PostgreSQL cannot store is BAD_USER_INPUT naming the variable, with nothing written', async () => {
+    const before = await eventCount(env.db);
+    const create = 'mutation($input: CreateTemplateInput!) { createTemplate(input: $input) { templateId } }';
+    const viaVariable = await gql(app, ws.keys.admin.key, create, { input: { name: 'N', subject: 's', html: '<p>x</p>', text: 'a\u0000b' } });
+    expect(viaVariable.statusCode).toBe(400);
+    expect(viaVariable.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.text' });
+    const surrogate = await gql(app, ws.keys.admin.key, create, { input: { name: 'N\ud800', subject: 's', html: '<p>x</p>' } });
+    expect(surrogate.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
+    const inline = await gql(app, ws.keys.admin.key, 'mutation { createTemplate(input: { name: "N\\u0000", subject: "s", html: "x" }) { templateId } }');
+    expect(inline.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'query' });
+    const viaGet = await app.inject({ method: 'GET', url: `/graphql?query=${encodeURIComponent('query($f: ContactFilter) { contacts(first: 1, filter: $f) { __typename } }')}&variables=${encodeURIComponent(JSON.stringify({ f: { email: 'a\u0000' } }))}`, headers: { authorization: `Bearer ${ws.keys.admin.key}` } });
+    expect(viaGet.statusCode).toBe(400);
+    expect(await eventCount(env.db)).toBe(before);
+  });
+
   // Regression (found by this fuzzer): a negative consistentWith waited 5 s and then answered READ_MODEL_BEHIND;
   // 0 waited as well on a read model that had not applied anything yet.
   it('consistentWith: negative is BAD_USER_INPUT at once, 0 needs no wait', async () => {

@@ -53,6 +53,8 @@ export const nastyString: fc.Arbitrary<string> = fc.oneof(
     weight: 3,
   },
   { arbitrary: fc.integer({ min: 1_000, max: 300_000 }).map((n) => 'é'.repeat(n)), weight: 1 },
+  // Characters PostgreSQL cannot store in text or jsonb, inside otherwise ordinary text.
+  { arbitrary: fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('\u0000', '\ud800', '\udfff'), fc.string({ maxLength: 10 })).map(([a, c, b]) => `${a}${c}${b}@example.com`), weight: 2 },
 );
 
 /** Any JSON value, nested a little: wrong types everywhere. */

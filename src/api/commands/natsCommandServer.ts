@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ApiError, mapError, unauthenticated } from '../errors.js';
 import { authenticate } from '../iam/authenticate.js';
+import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from '../storableText.js';
 import { dispatchCommand, type CommandDefinition, type CommandDeps, type CommandOutcome } from './catalog.js';
 import { COMMANDS } from './index.js';
 
@@ -72,6 +73,8 @@ function parseBody(data: Uint8Array): { commandId: string | null; input: unknown
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ApiError('BAD_USER_INPUT', 'The request body must be a JSON object with "input".', { field: 'body' });
   }
+  const unstorable = unstorableTextPath(body);
+  if (unstorable !== null) throw new ApiError('BAD_USER_INPUT', `${unstorable} ${UNSTORABLE_TEXT_MESSAGE}.`, { field: unstorable });
   const { commandId, input } = body as { commandId?: unknown; input?: unknown };
   if (commandId !== undefined && commandId !== null && typeof commandId !== 'string') {
     throw new ApiError('BAD_USER_INPUT', 'commandId must be a string.', { field: 'commandId' });

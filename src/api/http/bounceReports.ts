@@ -1,5 +1,6 @@
 import { normalizeMessageId } from '../../sagas/delivery/identifiers.js';
 import { ValidationError } from '../errors.js';
+import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from '../storableText.js';
 
 /**
  * Parsing of bounce and complaint webhooks into one shape. Two formats:
@@ -49,6 +50,8 @@ export function parseBounceWebhook(body: unknown, now: Date): ParsedWebhook {
       invalid('body', 'must be JSON');
     }
   }
+  const unstorable = unstorableTextPath(parsed, '');
+  if (unstorable !== null) invalid(unstorable === '' ? 'body' : unstorable, UNSTORABLE_TEXT_MESSAGE);
   if (Array.isArray(parsed)) {
     if (parsed.length === 0 || parsed.length > MAX_REPORTS) invalid('body', `must hold 1 to ${MAX_REPORTS} reports`);
     const results = parsed.map((item, i) => parseOne(item, `[${i}].`, now));
@@ -65,6 +68,8 @@ export function parseBounceWebhook(body: unknown, now: Date): ParsedWebhook {
     } catch {
       invalid('Message', 'must be JSON');
     }
+    const inner = unstorableTextPath(message, '');
+    if (inner !== null) invalid(`Message${inner === '' ? '' : `.${inner}`}`, UNSTORABLE_TEXT_MESSAGE);
     parsed = message;
   }
   const report = parseOne(parsed, '', now);

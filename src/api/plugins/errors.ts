@@ -1,3 +1,4 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isServerError, mapError, notFound, type MappedError } from '../errors.js';
 
@@ -9,6 +10,12 @@ export interface HttpErrorBody {
 export function httpErrorBody(mapped: MappedError): HttpErrorBody {
   const { code, message, retryable, details } = mapped;
   return { error: details === undefined ? { code, message, retryable } : { code, message, retryable, details } };
+}
+
+/** fastify's `frameworkErrors`: a request refused before routing (a URL that cannot be decoded) gets our shape too. */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = mapError(error);
+  void reply.code(mapped.httpStatus).send(httpErrorBody(mapped));
 }
 
 /** HTTP routes answer errors through the one mapper (src/api/errors.ts); /graphql has its own formatter. */

@@ -8,6 +8,7 @@ import { mergeSlices } from '../graphql/schema.js';
 import { NatsPubSub } from '../graphql/natsPubSub.js';
 import { authenticate } from '../iam/authenticate.js';
 import { ValidationError } from '../errors.js';
+import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from '../storableText.js';
 
 const MAX_QUERY_DEPTH = 12;
 
@@ -20,6 +21,18 @@ const MAX_QUERY_DEPTH = 12;
 const JSON_VALUE_START = /^[\s,\uFEFF]*(?:[[\]"\d-]|\{[\s,]*"|(?:null|true|false)(?![_0-9A-Za-z]))/;
 function isGraphQLText(query: unknown): boolean {
   return typeof query === 'string' && !JSON_VALUE_START.test(query);
+}
+
+/** `\u0000` or `\u{0}` in a string literal: graphql-js accepts it (it refuses unpaired surrogate escapes itself). */
+const NUL_ESCAPE = /\\u(?:0000|\{0+\})/;
+
+function parsedJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined; // mercurius reports the malformed variables itself
+  }
 }
 
 /** mercurius at /graphql (API key required), GraphiQL at /graphiql outside production (public: static UI only). */
@@ -35,6 +48,10 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
       if (request.method === 'POST' && body !== null && typeof body === 'object' && body.extensions === null) delete body.extensions;
       const query = request.method === 'POST' ? (body !== null && typeof body === 'object' ? body.query : undefined) : (request.query as { query?: unknown } | null)?.query;
       if (query !== undefined && !isGraphQLText(query)) throw new ValidationError('query', 'query must be a GraphQL document as text.');
+      if (typeof query === 'string' && NUL_ESCAPE.test(query)) throw new ValidationError('query', `String values ${UNSTORABLE_TEXT_MESSAGE}.`);
+      const variables = request.method === 'POST' ? (body as { variables?: unknown } | null)?.variables : parsedJson((request.query as { variables?: unknown } | null)?.variables);
+      const unstorable = unstorableTextPath(variables);
+      if (unstorable !== null) throw new ValidationError(unstorable === '' ? 'variables' : unstorable, `${unstorable === '' ? 'variables' : unstorable} ${UNSTORABLE_TEXT_MESSAGE}.`);
     });
     const { typeDefs, resolvers } = mergeSlices();
     await app.register(mercurius, {
