@@ -8,7 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { NatsCommandServer } from '../../src/api/commands/natsCommandServer.js';
 import { buildServer } from '../../src/api/server.js';
+import { parseImportMapping } from '../../src/domain/contacts/import/mapping.js';
+import { runImport, textSource } from '../../src/sagas/import/runner.js';
 import { campaignDecider } from '../../src/domain/campaigns/decide.js';
 import { campaignStreamId } from '../../src/domain/campaigns/events.js';
 import { emailStreamId } from '../../src/domain/deliveries/events.js';
@@ -224,11 +228,41 @@ describe('GDPR erasure by crypto-shredding', () => {
     expect(await store.headPosition()).toBe(before);
   });
 
+  it('an import of a file that still lists her records a row error and writes nothing about her', async () => {
+    const summary = await runImport(textSource(`email,plan\n${people.ada.email},pro\n${people.grace.email},pro\n`), {
+      store, db: env.db, workspaceId: ws.workspaceId, actor: 'test', fileName: 'old-list.csv', mapping: parseImportMapping({ email: 'email', plan: 'plan' }),
+    });
+    expect(summary).toMatchObject({ status: 'completed', failedRows: 1, updated: 1 });
+    const errors = await env.db.selectFrom('import_row_errors').select(['row', 'reason']).where('job_id', '=', summary.jobId).execute();
+    expect(errors).toEqual([{ row: 2, reason: expect.stringMatching(/erased/) }]);
+    expect(await eventRowsText()).not.toContain(people.ada.email);
+  });
+
+  it('works over the NATS command API too (Linus, with an admin key)', async () => {
+    const server = new NatsCommandServer(env.nats, prefix, { eventStore: store, db: env.db, logger: silentLogger, now: () => new Date() });
+    server.start();
+    stops.push(() => server.stop());
+    const request = async (key: string) => {
+      const headers = natsHeaders();
+      headers.set('Authorization', `Bearer ${key}`);
+      const reply = await env.nats.request(`${prefix}.commands.EraseContact`, JSON.stringify({ input: { contactId: ids.linus } }), { timeout: 5_000, headers });
+      return reply.json<{ ok: boolean; result?: { data?: Record<string, unknown>; position?: string }; error?: { code: string } }>();
+    };
+    expect((await request(ws.keys.service.key)).error?.code).toBe('FORBIDDEN');
+    const reply = await request(ws.keys.admin.key);
+    expect(reply.ok).toBe(true);
+    expect(reply.result?.data).toMatchObject({ contactId: ids.linus, alreadyErased: false });
+    await caughtUp(await store.headPosition());
+    expect(await readSideText()).not.toContain(people.linus.email);
+    expect(await stats()).toEqual({ audience: 3, sent: 3, opened: 2, uniqueOpens: 2, clicked: 0 });
+    expect(await memberCount()).toBe(1);
+  });
+
   it('a rebuild of every read model from position 0 equals the live read models: still erased, same counts', async () => {
     await caughtUp(await store.headPosition());
     const comparison = await compareWithFreshRebuild(store, env.db, projections());
     expect(comparison.differences).toEqual([]);
-    expect(comparison.tables.contacts).toBe(2);
+    expect(comparison.tables.contacts).toBe(1);
     expect(comparison.tables.campaign_stats).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

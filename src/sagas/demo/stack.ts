@@ -9,6 +9,9 @@ import type pg from 'pg';
 import { buildServer } from '../../api/server.js';
 import { NatsCommandServer } from '../../api/commands/natsCommandServer.js';
 import { instrumentEventStore } from '../../eventstore/instrumented.js';
+import { createErasureFollower } from '../../privacy/erasureFollower.js';
+import { ContactKeyStore } from '../../privacy/keyStore.js';
+import { protectEventStore } from '../../privacy/protectedStore.js';
 import type { EventStore } from '../../eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../eventstore/postgres/index.js';
 import { Relay } from '../../eventstore/relay/relay.js';
@@ -53,7 +56,8 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     const db = createKysely<Database>(pool);
     await migrateReadModels(db);
     await migrateEventStore(pool);
-    const eventStore = instrumentEventStore(createPostgresEventStore({ pool }));
+    // As in production (openEventStore): personal data sealed under per-contact keys (src/privacy/).
+    const eventStore = instrumentEventStore(protectEventStore(createPostgresEventStore({ pool }), new ContactKeyStore(db)));
     cleanups.push(() => eventStore.close());
     const nats = await connect({ servers: natsServer.url, name: 'marketing-engine:demo', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     cleanups.push(() => nats.drain());
@@ -62,7 +66,7 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     const relay = new Relay({ store: eventStore, db, pool, nats, prefix, logger, checkpointEveryMs: 50 });
     relay.start();
     cleanups.push(() => relay.stop());
-    for (const projection of PROJECTIONS) {
+    for (const projection of [...PROJECTIONS, createErasureFollower(nats, prefix)]) {
       const runner = new ProjectionRunner({ projection, db, pool, nats, prefix, store: eventStore, logger, standbyRetryMs: 200 });
       runner.start();
       cleanups.push(() => runner.stop());
