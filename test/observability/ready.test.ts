@@ -27,6 +27,7 @@ const applied: string[] = [];
 
 const hanging: Projection = {
   name: 'hanging',
+  tables: [],
   async apply(_trx, event) {
     if (event.type === 'Hang') await new Promise<void>((resolve) => (release = resolve));
     applied.push(event.type);
