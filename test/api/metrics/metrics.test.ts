@@ -35,6 +35,14 @@ describe('GET /metrics', () => {
     const head = Number(await env.eventStore.headPosition());
     expect(value(text, 'mkt_relay_lag_events')).toBe(head);
     expect(value(text, 'mkt_projection_lag_events{projection="activity"}')).toBe(head);
+    // Nothing was relayed or applied: the lag in seconds is the age of the oldest event in the store.
+    const oldest = (await env.eventStore.readAll({ after: null, maxCount: 1 }))[0]!.recordedAt.getTime();
+    const age = (Date.now() - oldest) / 1000;
+    expect(value(text, 'mkt_relay_lag_seconds')).toBeGreaterThan(0);
+    expect(value(text, 'mkt_relay_lag_seconds')).toBeLessThanOrEqual(age + 1);
+    expect(value(text, 'mkt_projection_lag_seconds{projection="activity"}')).toBeGreaterThan(0);
+    for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) expect(value(text, `mkt_saga_launches{status="${status}"}`)).toBe(0);
+    expect(value(text, 'mkt_smtp_circuit_state')).toBe(0);
     expect(text).toMatch(/mkt_process_resident_memory_bytes \d+/);
   });
 });
