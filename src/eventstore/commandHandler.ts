@@ -1,7 +1,7 @@
 import type { CommandContext, Decider, DomainEvent } from '../domain/shared/decider.js';
 import { NotFoundError } from '../domain/shared/errors.js';
 import { deterministicUuid } from '../domain/shared/ids.js';
-import { activeTraceparent, withSpan } from '../infra/spans.js';
+import { activeTraceparent, tracingEnabled, withSpan } from '../infra/spans.js';
 import { WrongExpectedRevisionError } from './errors.js';
 import type { EventStore, RecordedEvent, StreamAppend } from './port.js';
 import { currentSchemaVersion } from './upcasting.js';
@@ -43,6 +43,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   context: CommandContext,
   options: HandleOptions = {},
 ): Promise<CommandResult<Event>> {
+  if (!tracingEnabled()) return decideAndAppend(store, decider, streamId, command, context, options);
   const type = (command as { type?: unknown }).type;
   const attributes = { 'command.type': typeof type === 'string' ? type : 'unknown', 'stream.id': streamId, 'command.id': context.commandId, 'correlation.id': context.correlationId };
   return withSpan(`command ${attributes['command.type']}`, attributes, () => decideAndAppend(store, decider, streamId, command, context, options));

@@ -152,6 +152,7 @@ class ImportRun {
     let header: HeaderIndex | undefined;
     let batch: RowItem[] = [];
     let batchEvents = 0;
+    const batchFailures: unknown[] = [];
     try {
       for await (const record of csvRecords(this.source.open(), { delimiter: this.options.delimiter }, this.progress)) {
         if (header === undefined) {
@@ -182,8 +183,10 @@ class ImportRun {
       throw error;
     } finally {
       // Settle what is in flight, also after a failure, so the job's counts match what was written.
-      while (this.inFlight.length > 0) await this.settleOldest().catch(() => undefined);
+      while (this.inFlight.length > 0) await this.settleOldest().catch((error: unknown) => void batchFailures.push(error));
     }
+    // A batch that failed at the end fails the job (it used to be swallowed here: the job "completed" without its rows).
+    if (batchFailures.length > 0) throw batchFailures[0];
     await this.writeProgress();
   }
 

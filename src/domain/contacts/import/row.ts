@@ -95,7 +95,11 @@ class RowReader {
 
   read<T, A>(column: string, parse: (value: string, arg: A) => T, arg: A): T | undefined {
     try {
-      return parse(this.cell(column), arg);
+      const cell = this.cell(column);
+      // Valid UTF-8 and valid CSV, but no store can keep it (PostgreSQL text and jsonb refuse NUL): a row error,
+      // not a failed batch.
+      if (cell.includes('\u0000')) throw new ValidationError('must not contain NUL characters', column);
+      return parse(cell, arg);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       this.errors.push({ row: this.row, column, reason: error.message });
