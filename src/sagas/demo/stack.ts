@@ -24,6 +24,9 @@ import { migrateReadModels } from '../../projections/db/migrate.js';
 import type { Database } from '../../projections/db/schema.js';
 import { PROJECTIONS } from '../../projections/index.js';
 import { ProjectionRunner } from '../../projections/runner/projectionRunner.js';
+import { registerLagGauges } from '../../projections/runner/lagMetrics.js';
+import { stuckProjectionChecks } from '../../projections/runner/stuck.js';
+import { startTracing } from '../../infra/tracing.js';
 import { resolveTrackingSecret } from '../delivery/trackingTokens.js';
 import { senderFromConfig, startLaunchSaga } from '../launch/handler.js';
 import { CampaignScheduler } from '../scheduler/scheduler.js';
@@ -47,6 +50,8 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
   };
   try {
+    const tracing = await startTracing(config.tracing, logger);
+    cleanups.push(() => tracing.shutdown());
     const database = await resolveDatabase(config, logger);
     cleanups.push(() => database.stop());
     const natsServer = await resolveNats(config, logger);
@@ -66,11 +71,14 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     const relay = new Relay({ store: eventStore, db, pool, nats, prefix, logger, checkpointEveryMs: 50 });
     relay.start();
     cleanups.push(() => relay.stop());
+    const runners: ProjectionRunner[] = [];
     for (const projection of [...PROJECTIONS, createErasureFollower(nats, prefix)]) {
       const runner = new ProjectionRunner({ projection, db, pool, nats, prefix, store: eventStore, logger, standbyRetryMs: 200 });
       runner.start();
+      runners.push(runner);
       cleanups.push(() => runner.stop());
     }
+    registerLagGauges({ store: eventStore, db, relayCheckpointKey: relay.checkpointKey, projections: PROJECTIONS.map((p) => p.name) });
     const scheduler = new CampaignScheduler({ store: eventStore, db, logger });
     scheduler.start();
     cleanups.push(() => scheduler.stop());
@@ -83,7 +91,8 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     });
     cleanups.push(() => saga.stop());
 
-    const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks: [] });
+    const readinessChecks = stuckProjectionChecks({ store: eventStore, db }, runners, config.projectionStuckAfterMs);
+    const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks });
     const commandServer = new NatsCommandServer(nats, prefix, { eventStore, db, logger, now: () => new Date() });
     commandServer.start();
     cleanups.push(() => commandServer.stop());
