@@ -76,8 +76,8 @@ export async function evaluateSegmentFully(db: Kysely<Database>, evaluation: Ful
     ),
     history_entered AS (
       INSERT INTO segment_membership_history (workspace_id, segment_id, contact_id, entered_at, entered_position)
-      SELECT ${workspaceId}, ${segmentId}, contact_id, ${evaluation.since}::timestamptz, ${evaluation.reason.position}::int8 FROM added
-      ON CONFLICT (workspace_id, segment_id, contact_id) WHERE left_position IS NULL DO NOTHING
+      SELECT ${workspaceId}, ${segmentId}, contact_id, ${evaluation.since}::timestamptz, ${evaluation.reason.position}::int8 FROM added ORDER BY contact_id
+      ON CONFLICT DO NOTHING
     )
     SELECT (SELECT count(*) FROM removed) AS removed, (SELECT count(*) FROM added) AS added`.execute(db);
   const settings = before.rows[0];

@@ -25,7 +25,7 @@ export async function recordEntered(db: Kysely<Database>, change: MembershipChan
   await db
     .insertInto('segment_membership_history')
     .values(segmentIds.map((segmentId) => ({ workspace_id: change.workspaceId, segment_id: segmentId, contact_id: contactId, entered_at: change.at, entered_position: change.position.toString() })))
-    .onConflict((oc) => oc.columns(['workspace_id', 'segment_id', 'contact_id']).where('left_position', 'is', null).doNothing())
+    .onConflict((oc) => oc.doNothing())
     .execute();
 }
 

@@ -70,7 +70,6 @@ export interface SegmentMembershipsTable {
 
 /** One stay of a contact in a segment, [entered, left) (migration 011_temporal; written in history.ts). */
 export interface SegmentMembershipHistoryTable {
-  id: ColumnType<string, never, never>;
   workspace_id: string;
   segment_id: string;
   contact_id: string;

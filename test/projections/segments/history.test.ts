@@ -65,7 +65,7 @@ describe('segment membership history', () => {
     expect(await members(deleted.recordedAt)).toEqual([]);
     expect(await memberCountAsOf(env.db, ws, segmentId, bTagged.recordedAt)).toBe(2);
 
-    const stays = await env.db.selectFrom('segment_membership_history').selectAll().where('segment_id', '=', segmentId).orderBy('id').execute();
+    const stays = await env.db.selectFrom('segment_membership_history').selectAll().where('segment_id', '=', segmentId).orderBy('contact_id').orderBy('entered_position').execute();
     expect(stays.map((s) => [s.contact_id, s.entered_position, s.left_position])).toEqual([
       ['a', aCreated.position.toString(), aUntagged.position.toString()],
       ['b', bTagged.position.toString(), rulesChanged.position.toString()],

@@ -28,19 +28,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PRIMARY KEY (stream_id, fold_version, revision)
     )`.execute(db);
 
+  // One index, the primary key: the exit of a contact's open stay is found by its prefix (workspace, segment,
+  // contact), "members as of T" scans the segment's rows in contact id order (the members' page order). A full
+  // evaluation of 1M contacts writes its members here too, so every extra index would be paid per member.
   await sql`
     CREATE TABLE segment_membership_history (
-      id bigserial PRIMARY KEY,
       workspace_id text NOT NULL,
       segment_id text NOT NULL,
       contact_id text NOT NULL,
-      entered_at timestamptz NOT NULL,
       entered_position int8 NOT NULL,
+      entered_at timestamptz NOT NULL,
       left_at timestamptz,
-      left_position int8
+      left_position int8,
+      PRIMARY KEY (workspace_id, segment_id, contact_id, entered_position)
     )`.execute(db);
-  await sql`CREATE INDEX segment_membership_history_as_of ON segment_membership_history (workspace_id, segment_id, entered_at, contact_id)`.execute(db);
-  await sql`CREATE UNIQUE INDEX segment_membership_history_open ON segment_membership_history (workspace_id, segment_id, contact_id) WHERE left_position IS NULL`.execute(db);
 
   // emailsSent(contactId) finds a contact's deliveries through the ledger; without this it scans every row.
   await sql`CREATE INDEX delivery_ledger_by_contact ON delivery_ledger (workspace_id, contact_id)`.execute(db);
