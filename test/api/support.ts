@@ -10,6 +10,8 @@ import { createWorkspace } from '../../src/api/iam/workspaces.js';
 import type { ServerDeps } from '../../src/api/server.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
 import type { EventStore } from '../../src/eventstore/port.js';
+import { ContactKeyStore } from '../../src/privacy/keyStore.js';
+import { protectEventStore } from '../../src/privacy/protectedStore.js';
 import { loadConfig, type Config } from '../../src/infra/config.js';
 import { silentLogger } from '../../src/infra/logger.js';
 import { createKysely, createPool } from '../../src/infra/postgres.js';
@@ -42,7 +44,8 @@ export async function useApiTestEnv(label: string): Promise<ApiTestEnv> {
   const db = createKysely<Database>(pool);
   await migrateReadModels(db);
   await migrateEventStore(pool);
-  const eventStore = createPostgresEventStore({ pool });
+  // The production stack (openEventStore): personal data sealed under per-contact keys, reads opened and upcast.
+  const eventStore = protectEventStore(createPostgresEventStore({ pool }), new ContactKeyStore(db));
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent' });
   openStores.push({ close: async () => { await eventStore.close(); await db.destroy(); } });
   return { url, pool, db, eventStore, nats, config, deps: { config, db, eventStore, nats, logger: silentLogger } };
