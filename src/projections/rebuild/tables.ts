@@ -148,18 +148,23 @@ export async function createCopies(db: Kysely<Database>, live: string, rebuild: 
   });
 }
 
-/** The plain (non-unique, non-constraint) indexes, built once the copy holds the bulk of the rows. */
+/**
+ * The plain (non-unique, non-constraint) indexes, built once the copy holds the bulk of the rows, all at once on
+ * their own connections (an index build is one CPU-bound statement); then ANALYZE, so the switched-in tables
+ * have statistics from the start.
+ */
 export async function createDeferredIndexes(db: Kysely<Database>, rebuild: string, tables: readonly LiveTable[]): Promise<void> {
-  for (const t of tables) {
-    for (const index of t.indexes.filter((i) => i.constraint === null && !i.unique)) {
-      await db.transaction().execute(async (trx) => {
-        // Index builds are memory-bound; the live server's default work memory is small.
-        await sql`SELECT set_config('maintenance_work_mem', '256MB', true), set_config('search_path', 'pg_catalog', true)`.execute(trx);
+  const builds = tables.flatMap((t) => t.indexes.filter((i) => i.constraint === null && !i.unique).map((index) => ({ t, index })));
+  await Promise.all(
+    builds.map(({ t, index }) =>
+      db.transaction().execute(async (trx) => {
+        // Index builds are memory-bound; the server's default maintenance memory is small.
+        await sql`SELECT set_config('maintenance_work_mem', '128MB', true), set_config('search_path', 'pg_catalog', true)`.execute(trx);
         await createIndex(trx, rebuild, t, index);
-      });
-    }
-    await sql`ANALYZE ${table(rebuild, t.name)}`.execute(db);
-  }
+      }),
+    ),
+  );
+  for (const t of tables) await sql`ANALYZE ${table(rebuild, t.name)}`.execute(db);
 }
 
 async function createIndex(trx: Transaction<Database>, rebuild: string, t: LiveTable, index: IndexInfo): Promise<void> {
