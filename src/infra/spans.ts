@@ -110,7 +110,8 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The remote span context of a traceparent; undefined when absent or malformed (a bad header never fails a request). */
 export function spanContextOf(traceparent: string | null | undefined): SpanContext | undefined {
-  const match = traceparent == null ? null : TRACEPARENT.exec(traceparent.trim());
+  // Metadata comes from outside too (any appender): anything but a well-formed string is ignored.
+  const match = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null;
   if (match === null || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return undefined;
   return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
 }
