@@ -19,8 +19,7 @@ import { campaignStatsProjection } from '../../src/projections/campaigns/stats.j
 import { campaignsProjection } from '../../src/projections/campaigns/projection.js';
 import { contactsProjection } from '../../src/projections/contacts/projection.js';
 import { applyBatch } from '../../src/projections/runner/applyBatch.js';
-import { ContactKeyStore } from '../../src/privacy/keyStore.js';
-import { protectEventStore } from '../../src/privacy/protectedStore.js';
+import { createPostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { useApiTestEnv, type ApiTestEnv } from '../api/support.js';
 
 interface Fixture {
@@ -61,17 +60,21 @@ describe('stored v1 events replay into today\'s code', () => {
 
   beforeAll(async () => {
     env = await useApiTestEnv('upcasting');
-    store = protectEventStore(env.eventStore, new ContactKeyStore(env.db));
+    store = env.eventStore; // the production stack: protected (sealing, opening, upcasting)
     // The campaign (today's events), then the contact's stream exactly as the old engine stored it: raw rows.
     const context = { commandId: randomUUID(), correlationId: randomUUID(), causationId: null, actor: 'test', workspaceId: fixture.workspaceId };
     const settings = { sender: null, replyTo: null, segmentId: 's', templateId: randomUUID(), templateVersion: 1, topic: 'newsletter' };
     await handleCommand(store, campaignDecider, campaignStreamId(fixture.campaignId), { type: 'CreateCampaign', data: { campaignId: fixture.campaignId, name: 'Old', ...settings, at: '2024-03-01T00:00:00.000Z' } }, context);
-    await env.eventStore.append(streamId, fixture.events, { expectedRevision: 'no_stream' });
+    const raw = createPostgresEventStore({ pool: env.pool });
+    await raw.append(streamId, fixture.events, { expectedRevision: 'no_stream' });
+    await raw.close();
   });
 
-  it('the stored rows are schema version 1, and every read returns them as version 2', async () => {
+  it('the stored rows are schema version 1 (and plaintext, as written before sealing), and every read returns them as version 2', async () => {
     const { rows } = await env.pool.query<{ data: { campaignId?: string }; v: number }>(`SELECT data, (metadata->>'schemaVersion')::int AS v FROM es_events WHERE stream_id = $1 AND type = 'ContactUnsubscribed'`, [streamId]);
     expect(rows).toEqual([{ data: v1Unsubscribe.data, v: 1 }]);
+    const created = await env.pool.query<{ email: string }>(`SELECT data->>'email' AS email FROM es_events WHERE stream_id = $1 AND type = 'ContactCreated'`, [streamId]);
+    expect(created.rows).toEqual([{ email: 'legacy.lena@example.com' }]);
     const read = await store.readStream(streamId);
     const unsubscribe = read.status === 'found' ? read.events[2]! : undefined;
     expect(unsubscribe?.data).toEqual({ ...(v1Unsubscribe.data as object), campaignId: fixture.campaignId });

@@ -27,8 +27,6 @@ import { PROJECTIONS } from '../../src/projections/index.js';
 import { listParkedEvents, waitForProjection } from '../../src/projections/runner/queries.js';
 import { ProjectionRunner } from '../../src/projections/runner/projectionRunner.js';
 import { createErasureFollower } from '../../src/privacy/erasureFollower.js';
-import { ContactKeyStore } from '../../src/privacy/keyStore.js';
-import { protectEventStore } from '../../src/privacy/protectedStore.js';
 import { gql, seedWorkspace, useApiTestEnv, type ApiTestEnv, type SeededWorkspace } from '../api/support.js';
 import { readStreamMessages, uniquePrefix } from '../support/nats.js';
 import { compareWithFreshRebuild } from '../support/rebuildCompare.js';
@@ -44,7 +42,7 @@ const projections = () => [...PROJECTIONS];
 beforeAll(async () => {
   const base = await useApiTestEnv('privacy_erasure');
   prefix = uniquePrefix('privacy');
-  store = protectEventStore(base.eventStore, new ContactKeyStore(base.db));
+  store = base.eventStore; // the production stack: protected (test/api/support.ts)
   const config = loadConfig({ NODE_ENV: 'test', NATS_PREFIX: prefix, LOG_LEVEL: 'silent' });
   env = { ...base, eventStore: store, config, deps: { ...base.deps, eventStore: store, config } };
   const pool = createPool({ connectionString: env.url, max: PROJECTIONS.length + 4 });
