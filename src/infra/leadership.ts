@@ -56,6 +56,8 @@ export class Leadership {
     this.client = null;
     client.removeAllListeners('error');
     client.removeAllListeners('end');
+    // A dying connection may still emit ('Connection terminated unexpectedly'); unheard, that would crash the process.
+    client.on('error', () => {});
     client.release(destroy);
     this.lostResolve?.();
   }

@@ -18,6 +18,11 @@ export function createPool(options: PgOptions): pg.Pool {
   // An idle client that loses its connection (Postgres restarted) emits 'error' on the pool; without a
   // listener that would crash the process. The pool replaces the client on the next checkout.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: when Postgres shuts down (57P01) between two queries of a
+  // transaction, its 'error' would be an uncaught exception (a crashed process, or a pg client left mid-query
+  // that never settles). The error is not lost: the client is no longer queryable, its next query fails with a
+  // connection error, and the pool discards it on release. Found by test/faults/postgresRestart.faults.ts.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
