@@ -109,8 +109,8 @@ export class ProjectionRunner {
       lost = true;
       void messages.close();
     });
+    const iterator = messages[Symbol.asyncIterator]();
     try {
-      const iterator = messages[Symbol.asyncIterator]();
       let next = iterator.next();
       for (;;) {
         const first = await next;
@@ -140,6 +140,10 @@ export class ProjectionRunner {
       }
     } finally {
       this.messages = null;
+      // End the iterator first: close() waits until the messages pulled ahead are consumed, so after a failed
+      // batch (with more pulled) it would never settle and this runner would hang, silent, for good. Found by
+      // test/faults/postgresRestart.faults.ts.
+      await iterator.return?.();
       await messages.close().catch(() => {});
     }
     if (lost) throw new Error('lost the projection lock (database connection closed)');
