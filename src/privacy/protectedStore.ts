@@ -1,4 +1,6 @@
+import { EventStoreUnavailableError } from '../eventstore/errors.js';
 import type { EventStore, NewEvent, RecordedEvent, StreamAppend, Subscription } from '../eventstore/port.js';
+import { isConnectionError } from '../infra/postgres.js';
 import { upcastRecorded } from '../eventstore/upcasting.js';
 import type { ContactKeyStore } from './keyStore.js';
 import { openEvent, ownersToOpen, ownersToSeal, sealEvent } from './sealing.js';
@@ -14,12 +16,12 @@ import { openEvent, ownersToOpen, ownersToSeal, sealEvent } from './sealing.js';
 export function protectEventStore(store: EventStore, keys: ContactKeyStore): EventStore {
   const open = async (events: readonly RecordedEvent[]): Promise<RecordedEvent[]> => {
     const owners = ownersToOpen(events);
-    const found = owners.size === 0 ? new Map() : await keys.lookup([...owners]);
+    const found = owners.size === 0 ? new Map() : await unavailableOnConnectionError(() => keys.lookup([...owners]));
     return events.map((event) => upcastRecorded(openEvent(event, found)));
   };
   const seal = async (appends: readonly { streamId: string; events: readonly NewEvent[] }[]) => {
     const owners = appends.flatMap((a) => ownersToSeal(a.streamId, a.events));
-    const found = owners.length === 0 ? new Map() : await keys.ensure(owners);
+    const found = owners.length === 0 ? new Map() : await unavailableOnConnectionError(() => keys.ensure(owners));
     return appends.map((a) => a.events.map((event) => sealEvent(a.streamId, event, found)));
   };
 
@@ -54,6 +56,20 @@ export function protectEventStore(store: EventStore, keys: ContactKeyStore): Eve
     ping: () => store.ping(),
     close: () => store.close(),
   };
+}
+
+/**
+ * The key store is a database too: while it is unreachable (PostgreSQL restarting) a read or append fails as the
+ * store's own would, with the retryable EVENT_STORE_UNAVAILABLE, not as an internal error. Found by
+ * test/faults/postgresRestart.faults.ts.
+ */
+async function unavailableOnConnectionError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isConnectionError(error)) throw new EventStoreUnavailableError(`contact key store unavailable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw error;
+  }
 }
 
 /** At most this many events are opened together (one key lookup) when a subscription delivers a burst. */
