@@ -20,7 +20,13 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 /** Every projection has applied the store's head, with nothing parked. Returns the head. */
 export async function projectionsCaughtUp(store: EventStore, db: Kysely<Database>, timeoutMs = 60_000): Promise<bigint> {
   const head = (await store.headPosition()) ?? 0n;
-  for (const projection of PROJECTIONS) expect(await waitForProjection(db, projection.name, head, timeoutMs), `${projection.name} reached ${head}`).toBe(true);
+  for (const projection of PROJECTIONS) {
+    if (await waitForProjection(db, projection.name, head, timeoutMs)) continue;
+    const checkpoints = await db.selectFrom('projection_checkpoints').select(['projection', 'position']).execute();
+    const relay = await db.selectFrom('relay_checkpoints').select(['relay', 'position']).execute();
+    const { rows: sessions } = await sql<Record<string, unknown>>`SELECT pid, state, wait_event_type, wait_event, left(query, 80) AS query, now() - state_change AS for FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(db);
+    expect.fail(`${projection.name} did not reach the head ${head} within ${timeoutMs} ms; checkpoints ${JSON.stringify(checkpoints)}, relay ${JSON.stringify(relay)}, sessions ${JSON.stringify(sessions)}`);
+  }
   expect(await listParkedEvents(db)).toEqual([]);
   return head;
 }
