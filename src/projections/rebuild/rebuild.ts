@@ -6,7 +6,7 @@ import { Leadership } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/applyBatch.js';
-import { applyPageWithin, refuseUndeclaredTables, switchTables, type SwitchResult } from './switch.js';
+import { applyPageWithin, guardTables, switchTables, type SwitchResult } from './switch.js';
 import { createCopies, createDeferredIndexes, inspectLiveTables } from './tables.js';
 
 /**
@@ -115,7 +115,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     await createCopies(db, live, rebuild, tables);
 
     const state = { events: 0, position: null as bigint | null };
-    const context = { projection, store, log, rebuild };
+    const context = { ...guardTables(projection), store, log, rebuild };
     const report = (phase: RebuildProgress['phase']) => options.onProgress?.({ phase, events: state.events, position: state.position, head, elapsedMs: performance.now() - started });
     const catchUp = async (phase: RebuildProgress['phase']) => {
       await report(phase);
@@ -126,7 +126,6 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     await report('indexing');
     await createDeferredIndexes(db, rebuild, tables);
     await catchUp('catching-up');
-    await refuseUndeclaredTables(db, rebuild, projection);
 
     const attempts = options.switchAttempts ?? 5;
     let switchResult: SwitchResult | undefined;

@@ -7,11 +7,14 @@ import type { PublishedEvent } from '../runner/projectionRunner.js';
 import { quoteIdent, type LiveTable } from './tables.js';
 
 export interface PageContext {
+  /** The projection wrapped by `guardTables`. */
   readonly projection: Projection;
   readonly store: EventStore;
   readonly log: Logger;
   /** The schema holding the fresh copies: the only one on the search_path while the projection runs. */
   readonly rebuild: string;
+  /** Throws UndeclaredTableError when the projection used a table it does not declare (see `guardTables`). */
+  readonly checkTables: () => void;
 }
 
 /**
@@ -25,6 +28,7 @@ export async function applyPageWithin(trx: Transaction<Database>, context: PageC
   await sql`SELECT set_config('search_path', ${quoteIdent(context.rebuild)}, true)`.execute(trx);
   const published: PublishedEvent[] = events.map((event, i) => ({ event, previous: i === 0 ? previous : events[i - 1]!.position }));
   await applyBatchWithin(trx, context, published);
+  context.checkTables();
   await sql`SELECT set_config('search_path', 'pg_catalog', true)`.execute(trx);
 }
 
@@ -32,14 +36,38 @@ export class UndeclaredTableError extends Error {
   override readonly name = 'UndeclaredTableError';
 }
 
-/** A projection that used a table outside its `tables` got "relation … does not exist", and its events were parked. */
-export async function refuseUndeclaredTables(db: Kysely<Database> | Transaction<Database>, rebuild: string, projection: Projection): Promise<void> {
-  const { rows } = await sql<{ error: string }>`
-    SELECT error FROM ${sql.id(rebuild, 'projection_parked_events')} WHERE error ~ '^relation "[^"]+" does not exist' LIMIT 1`.execute(db);
-  const table = rows[0] === undefined ? undefined : /^relation "([^"]+)"/.exec(rows[0].error)?.[1];
-  if (table !== undefined) {
-    throw new UndeclaredTableError(`projection ${projection.name} uses table ${table}, which it does not declare in Projection.tables (declared: ${projection.tables.join(', ')})`);
-  }
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * The projection as the rebuild runs it. The batch code parks an event whose projection throws, so a use of an
+ * undeclared table (SQLSTATE 42P01 with only the rebuild schema on the search_path, in any server language)
+ * would only be parked; the wrapper remembers it, and `checkTables` fails the rebuild after the page.
+ */
+export function guardTables(projection: Projection): { projection: Projection; checkTables: () => void } {
+  let undefinedTable: { message: string } | null = null;
+  const guard = async (run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      if ((error as { code?: string }).code === UNDEFINED_TABLE) undefinedTable ??= { message: error instanceof Error ? error.message : String(error) };
+      throw error;
+    }
+  };
+  const { applyMany } = projection;
+  const guarded: Projection = {
+    ...projection,
+    apply: (trx, event) => guard(() => projection.apply(trx, event)),
+    ...(applyMany === undefined ? {} : { applyMany: (trx, events) => guard(() => applyMany.call(projection, trx, events)) }),
+  };
+  return {
+    projection: guarded,
+    checkTables() {
+      if (undefinedTable === null) return;
+      throw new UndeclaredTableError(
+        `projection ${projection.name} uses a table it does not declare in Projection.tables (declared: ${projection.tables.join(', ')}): ${undefinedTable.message}`,
+      );
+    },
+  };
 }
 
 export interface SwitchOptions extends PageContext {
@@ -97,7 +125,6 @@ export async function switchTables(options: SwitchOptions): Promise<SwitchResult
       tail += page.length;
     }
     if (liveCheckpoint > (position ?? 0n)) throw new Error(`the live checkpoint (${liveCheckpoint}) is beyond the store's head (${String(position)}): is this the projection's event store?`);
-    await refuseUndeclaredTables(trx, rebuild, projection);
 
     await sql`LOCK TABLE ${sql.join(options.tables.map((t) => sql.id(live, t.name)))} IN ACCESS EXCLUSIVE MODE`.execute(trx);
     await sql`CREATE SCHEMA ${sql.id(retired)}`.execute(trx);
