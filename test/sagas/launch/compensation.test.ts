@@ -116,9 +116,9 @@ describe('launch saga: render failures after the first email', () => {
     expect(rows.filter((r) => r.failure_kind === 'render').every((r) => bad.has(r.email))).toBe(true);
     expect(rows.filter((r) => r.status === 'pending').length).toBeGreaterThan(0);
 
+    // The saga pauses the campaign right after its launch (a second step): wait for it, then for the read model.
+    await waitFor(async () => (await findCampaign(world.env.db, world.workspaceId, campaignId))?.status === 'paused', 'the campaign to be paused');
     await world.caughtUp();
-    const row = await findCampaign(world.env.db, world.workspaceId, campaignId);
-    expect(row?.status).toBe('paused');
     const stats = await statsOfCampaigns(world.env.db, world.workspaceId, [campaignId]);
     expect(stats[0]?.failed).toBe(rows.filter((r) => r.failure_kind === 'render').length);
   });
@@ -139,8 +139,8 @@ describe('launch saga: provider outage after the first email', () => {
         const paused = await waitForLaunch(world, campaignId, ['paused']);
         expect(paused.state).toMatchObject({ pause: { by: 'circuit' } });
         expect(paused.events.map((e) => e.type)).toContain('DeliveryStarted');
-        await world.caughtUp();
-        expect((await findCampaign(world.env.db, world.workspaceId, campaignId))?.status).toBe('paused');
+        // The saga pauses the campaign right after its launch (a second step), then the read model follows.
+        await waitFor(async () => (await findCampaign(world.env.db, world.workspaceId, campaignId))?.status === 'paused', 'the campaign to be paused');
       } finally {
         await world.sink.up();
       }
