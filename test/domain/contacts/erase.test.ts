@@ -43,7 +43,7 @@ describe('EraseContact', () => {
   });
 
   it('an import row for an erased contact is a row error, not a re-creation', () => {
-    const row: ImportContactRow = { type: 'ImportContactRow', data: { contactId: ID, contact: { email: 'ada@example.com', phone: null, externalId: null, attributes: {}, tags: [], subscriptions: [] }, source: 'import:j', at: AT } };
+    const row: ImportContactRow = { type: 'ImportContactRow', data: { contactId: ID, contact: { email: 'ada@example.com', emailAsGiven: 'ada@example.com', phone: null, externalId: null, attributes: {}, tags: [], subscriptions: [] }, source: 'import:j', at: AT } };
     deciderSpec({ ...contactDecider, decide: decideImportRow }).given([created, erased]).when(row).thenThrows(ContactErasedError);
   });
 });
