@@ -256,6 +256,25 @@ describe('GDPR erasure by crypto-shredding', () => {
     expect(await memberCount()).toBe(1);
   });
 
+  it('erasing a merge survivor erases the duplicates it absorbed (the same person) too', async () => {
+    const survivorEmail = `mira.${tag}@example.com`;
+    const duplicateEmail = `mira.work.${tag}@example.com`;
+    const survivorId = (await run(ws.keys.marketer.key, CREATE, { input: { email: survivorEmail } })).body.data!.createContact.contactId as string;
+    const duplicateId = (await run(ws.keys.marketer.key, CREATE, { input: { email: duplicateEmail, phone: '+4915112340009' } })).body.data!.createContact.contactId as string;
+    const merged = await run(ws.keys.marketer.key, `mutation { mergeContacts(input: { survivorId: "${survivorId}", duplicateId: "${duplicateId}" }) { survivorId } }`);
+    expect(merged.body.errors).toBeUndefined();
+    const erased = await run(ws.keys.admin.key, ERASE, { id: survivorId });
+    expect(erased.body.data!.eraseContact).toMatchObject({ erasedContactIds: [survivorId, duplicateId], alreadyErased: false });
+    await caughtUp(await store.headPosition());
+    const duplicate = await store.readStream(`contact-${duplicateId}`);
+    expect(duplicate.status === 'found' && duplicate.events.map((e) => e.type)).toEqual(['ContactCreated', 'ContactMerged', 'ContactErased']);
+    const survivor = await store.readStream(`contact-${survivorId}`);
+    // The survivor's ContactAbsorbed carried the duplicate's address (sealed under the duplicate's key): erased too.
+    expect(survivor.status === 'found' && survivor.events.find((e) => e.type === 'ContactAbsorbed')?.data).toMatchObject({ duplicateEmail: `${duplicateId}@erased.invalid`, phone: null });
+    const readSide = await readSideText();
+    for (const secret of [survivorEmail, duplicateEmail, '+4915112340009']) expect(readSide).not.toContain(secret);
+  });
+
   it('a rebuild of every read model from position 0 equals the live read models: still erased, same counts', async () => {
     await caughtUp(await store.headPosition());
     const comparison = await compareWithFreshRebuild(store, env.db, projections());
