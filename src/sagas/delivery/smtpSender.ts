@@ -1,6 +1,7 @@
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import type { Logger } from '../../infra/logger.js';
 import { trackSmtpCircuit } from '../../infra/metrics.js';
+import { SpanKind, withSpan } from '../../infra/spans.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
 import { backoffDelay, Semaphore, sleep, TokenBucket } from './flowControl.js';
 import { messageIdFor, senderDomainOf } from './identifiers.js';
@@ -215,9 +216,13 @@ export function createSmtpSender(options: SmtpSenderOptions): EmailSender {
 
   return {
     verify,
-    async send(message) {
-      await verify();
-      return slots.run(() => attemptLoop(message));
+    send(message) {
+      return withSpan('email send', { 'campaign.id': message.campaignId, 'email.variant': message.variantKey }, async (span) => {
+        await verify();
+        const result = await slots.run(() => attemptLoop(message));
+        span?.setAttributes({ 'email.accepted': result.accepted, 'email.attempts': result.attempts, ...(result.smtpCode === null ? {} : { 'smtp.code': result.smtpCode }) });
+        return result;
+      }, { kind: SpanKind.CLIENT });
     },
     async close() {
       untrackCircuit();
