@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { traceLogFields } from './spans.js';
 
 export type { Logger };
@@ -8,8 +8,8 @@ export type { Logger };
  * `{ component }`, requests and commands add `{ correlationId }`. While tracing is on, a line written inside a
  * span carries its `trace_id` and `span_id` (a mixin), so a log line leads to its trace and back.
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  const settings = {
     name: options.name ?? 'marketing-engine',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     mixin: traceLogFields,
@@ -17,7 +17,9 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
       paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key', 'password', 'secret', '*.password', '*.secret'],
       censor: '[redacted]',
     },
-  });
+  };
+  // A destination lets tests capture the lines (to check that no secret is ever logged); stdout otherwise.
+  return options.destination === undefined ? pino(settings) : pino(settings, options.destination);
 }
 
 /** A logger that writes nothing, for tests and benchmarks. */
