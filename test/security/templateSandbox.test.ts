@@ -68,9 +68,9 @@ describe('escaping by default', () => {
     const evil = { ...scope, contact: { ...scope.contact, first_name: '<img src=x onerror=alert(1)>' } };
     for (const source of ['{{ contact.first_name }}', '{{ contact.first_name | upcase }}', '{% assign x = contact.first_name %}{{ x }}', '{% capture x %}{{ contact.first_name }}{% endcapture %}{{ x }}', '{{ contact.first_name | append: "" }}', '{% echo contact.first_name %}', '{% liquid echo contact.first_name %}']) {
       const html = renderTemplate({ subject: 'x', html: source, text: null }, evil).html;
-      expect(html, source).not.toContain('<img');
+      expect(html.toLowerCase(), source).not.toContain('<img');
       // (A capture is escaped when captured and again when printed: `&amp;lt;`, ugly but safe.)
-      expect(html, source).toMatch(/&(?:amp;)?lt;img/);
+      expect(html, source).toMatch(/&(?:amp;)?lt;img/i);
     }
   });
 });
