@@ -5,15 +5,13 @@
  */
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { instrumentEventStore } from '../../src/eventstore/instrumented.js';
 import { Relay } from '../../src/eventstore/relay/relay.js';
 import { loadConfig } from '../../src/infra/config.js';
-import { silentLogger } from '../../src/infra/logger.js';
-import { traceLogFields } from '../../src/infra/spans.js';
+import { createLogger, silentLogger } from '../../src/infra/logger.js';
 import { startTracing, type Tracing } from '../../src/infra/tracing.js';
 import { activityProjection } from '../../src/projections/activity/projection.js';
 import { ProjectionRunner } from '../../src/projections/runner/projectionRunner.js';
@@ -35,14 +33,14 @@ beforeAll(async () => {
   env = await useApiTestEnv('tracing');
   prefix = uniquePrefix('tracing');
   const store = instrumentEventStore(env.eventStore);
-  // createLogger's trace mixin, writing into an array instead of stdout.
+  // The real logger factory, writing into an array instead of stdout.
   const sink = new Writable({
     write(chunk, _encoding, done) {
       for (const line of String(chunk).split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
-  const logger = pino({ level: 'info', mixin: traceLogFields }, sink);
+  const logger = createLogger({ level: 'info', destination: sink });
   relay = new Relay({ store, db: env.db, pool: env.pool, nats: env.nats, prefix, logger: silentLogger, checkpointEveryMs: 20 });
   runner = new ProjectionRunner({ projection: activityProjection, db: env.db, pool: env.pool, nats: env.nats, prefix, store, logger: silentLogger });
   relay.start();
