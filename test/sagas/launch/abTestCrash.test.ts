@@ -1,7 +1,7 @@
 /**
- * Crashes in the A/B winner round: a worker SIGKILLed while it sends the holdout the winner, and a worker that died
- * between WinnerRoundStarted and moving the held rows to the winner. A restarted worker finishes either; every
- * contact gets exactly one email, the holdout the winner's.
+ * Crashes and races in the A/B winner round: a worker SIGKILLed while it sends the holdout the winner, a winner
+ * chosen while the sample is still being sent, and a worker that died between WinnerRoundStarted and moving the
+ * held rows to the winner. Every contact gets exactly one email, the holdout the winner's.
  */
 import { describe, expect, it } from 'vitest';
 import { holdoutOf } from '../../../src/sagas/launch/workflow.js';
@@ -61,6 +61,24 @@ describe('launch saga: crashes in the A/B winner round', () => {
     }
     for (const email of emails) expect(world.sink.countFor(email), email).toBe(1);
     expect(mailed().filter((m) => subjectOf(m.headers) === 'Variant B')).toHaveLength(4 + 32);
+  }, 60_000);
+
+  it('a winner chosen by hand while the sample is still being sent: the holdout waits for the sample, then gets it', async () => {
+    const { campaignId, emails, mailed } = await abCampaign('abearly', 20);
+    const slow = world.startWorker({ smtp: { ratePerSecond: 3 } });
+    try {
+      await launch(world, campaignId);
+      await waitFor(() => mailed().length >= 1, 'the first sample email');
+      await chooseByHand(campaignId, 'B');
+      expect((await loadLaunch(world.env.eventStore, campaignId)).state).toMatchObject({ status: 'delivering', round: 1, winner: null });
+      const done = await waitForLaunch(world, campaignId, ['completed'], 30_000);
+      expect(done.events.map((e) => e.type)).toEqual(['LaunchStarted', 'AudienceFrozen', 'DeliveryStarted', 'TestSampleSent', 'WinnerRoundStarted', 'LaunchCompleted']);
+      expect(done.state).toMatchObject({ round: 2, counts: { audience: 20, sent: 20 } });
+    } finally {
+      await slow.stop();
+    }
+    for (const email of emails) expect(world.sink.countFor(email)).toBe(1);
+    expect(mailed().filter((m) => subjectOf(m.headers) === 'Variant B')).toHaveLength(2 + 16);
   }, 60_000);
 
   it('a worker that died between WinnerRoundStarted and moving the holdout: the next one moves it and sends it once', async () => {
