@@ -27,6 +27,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Typed as fastify's logger interface so the instance is a plain FastifyInstance; it is the pino logger.
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.config.trustProxy,
     // request.id is the correlation id (see plugins/correlation.ts); the header is read there, with checks.
     genReqId: correlationIdOf,
     requestIdHeader: false,

@@ -35,6 +35,8 @@ export interface Config {
   readonly roles: readonly Role[];
   /** Requests per minute: per API key (GraphQL), per key on webhooks, per client IP on tracking links; null = unlimited. */
   readonly rateLimits: RateLimits;
+  /** fastify's trustProxy: behind a reverse proxy, the client IP (for per-IP rate limits) comes from X-Forwarded-For. */
+  readonly trustProxy: boolean | string;
   readonly tracing: TracingConfig;
   /** /ready fails for a projection this process leads that is behind and has not moved for this long. */
   readonly projectionStuckAfterMs: number;
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     roles: roles as Role[],
     rateLimits: rateLimitsOf(env),
+    trustProxy: trustProxyOf(optional(env, 'TRUST_PROXY')),
     tracing: tracingOf(env),
     projectionStuckAfterMs: integer(env, 'PROJECTION_STUCK_AFTER_SECONDS', 60, 1, 86_400) * 1000,
   };
@@ -122,6 +125,16 @@ function tracingOf(env: Env): TracingConfig {
   const exporter = oneOf(env, 'OTEL_TRACES_EXPORTER', ['none', 'otlp', 'console'] as const, endpoint === undefined ? 'none' : 'otlp');
   const serviceName = optional(env, 'OTEL_SERVICE_NAME') ?? 'marketing-engine';
   return { exporter, endpoint: (endpoint ?? 'http://localhost:4318').replace(/\/+$/, ''), serviceName };
+}
+
+/** `true` (trust every hop) or a comma-separated list of proxy addresses / CIDR ranges. */
+function trustProxyOf(raw: string | undefined): boolean | string {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (!/^[0-9A-Fa-f.:/]+(?:\s*,\s*[0-9A-Fa-f.:/]+)*$/.test(raw)) {
+    throw new ConfigError('TRUST_PROXY', `must be true, false or a comma-separated list of proxy addresses, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }
 
 /** RATE_LIMIT=off turns every limit off; a per-group value of 0 turns that group off. */

@@ -83,6 +83,17 @@ describe('per client IP on tracking links', () => {
   });
 });
 
+describe('behind a reverse proxy', () => {
+  it('with TRUST_PROXY the client address comes from X-Forwarded-For, so clients behind one proxy count apart', async () => {
+    const app = await appWith({ RATE_LIMIT_TRACKING_PER_MINUTE: '1', TRUST_PROXY: '127.0.0.1' });
+    const from = (client: string) => app.inject({ method: 'GET', url: '/t/o/abc.def', headers: { 'x-forwarded-for': client } });
+    expect((await from('203.0.113.1')).statusCode).toBe(404);
+    expect((await from('203.0.113.1')).statusCode).toBe(429);
+    expect((await from('203.0.113.2')).statusCode).toBe(404);
+    expect(() => limited({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+  });
+});
+
 describe('configuration', () => {
   it('RATE_LIMIT=off and a limit of 0 turn limits off', async () => {
     expect(limited({ RATE_LIMIT: 'off' }).rateLimits).toEqual({ apiPerMinute: null, webhookPerMinute: null, trackingPerMinute: null });

@@ -57,7 +57,7 @@ class SharedWindowStore {
 /**
  * The authenticated API key when there is one (auth's onRequest hook runs before the route-level hook the
  * limiter adds), else the client IP (tracking links, a WebSocket that authenticates in connection_init).
- * Behind a proxy, set fastify's trustProxy so that `request.ip` is the client's.
+ * Behind a reverse proxy, set TRUST_PROXY so that `request.ip` is the client's, not the proxy's.
  */
 export function rateLimitKeyOf(request: FastifyRequest): string {
   return request.principal === null ? `ip:${request.ip}` : `key:${request.principal.apiKeyId}`;
