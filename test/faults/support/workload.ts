@@ -40,10 +40,13 @@ export class BusinessWorkload {
     private readonly options: { readonly retryDelayMs?: number; readonly maxAttempts?: number } = {},
   ) {}
 
-  /** Runs rounds until `stop()` says so (checked between rounds); returns the number of rounds. */
-  async runUntil(stop: () => boolean, maxRounds = 10_000): Promise<number> {
+  /** Runs rounds until `stop()` says so (checked between rounds), pausing `pauseMs` between them; returns the number of rounds. */
+  async runUntil(stop: () => boolean, maxRounds = 10_000, pauseMs = 0): Promise<number> {
     let round = 0;
-    while (!stop() && round < maxRounds) await this.round(round++);
+    while (!stop() && round < maxRounds) {
+      await this.round(round++);
+      if (pauseMs > 0) await sleep(pauseMs);
+    }
     return round;
   }
 
