@@ -41,7 +41,7 @@ export interface SpanOptions {
   readonly kind?: SpanKind;
   /** A W3C traceparent to continue (the span becomes its child); null/undefined: the active context. */
   readonly parent?: string | null;
-  /** W3C traceparents to link to (a batch of events from many traces). */
+  /** Links to other spans (a batch of events from many traces; see linkTo). */
   readonly links?: readonly Link[];
   /** Start a new trace even inside an active span. */
   readonly root?: boolean;
