@@ -25,12 +25,10 @@ import { ProjectionRunner, type Projection } from '../../src/projections/runner/
 import { waitForProjection } from '../../src/projections/runner/queries.js';
 import { segmentsProjections } from '../../src/projections/segments/index.js';
 import { templatesProjections } from '../../src/projections/templates/index.js';
-import { createSmtpSender } from '../../src/sagas/delivery/smtpSender.js';
-import { LaunchSagaWorker } from '../../src/sagas/launch/handler.js';
 import { loadLaunch, runCampaignCommand } from '../../src/sagas/launch/streams.js';
 import { round } from '../support/measure.js';
 import { formatInteger } from '../support/report.js';
-import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
+import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from '../support/types.js';
 
 /**
  * Launch: N recipients from the LaunchCampaign command to the last ledger row sent, through the real launch saga
@@ -45,7 +43,10 @@ import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
  * template and the campaign go through their deciders (preflight reads the segment's and template's streams).
  */
 
-const SIZES = { full: [10_000, 100_000], quick: [1_000, 5_000] } as const;
+const SIZES = { full: [10_000, 100_000], quick: [1_000, 3_000] } as const;
+/** Saga worker processes for the scaling runs, at the smaller full size / the larger quick size. */
+const WORKER_COUNTS = [2, 4] as const;
+const BATCH = 250;
 const POOL = 10;
 const TARGET_RATE = 2_000;
 const TARGET_RSS_MB = 256;
@@ -107,6 +108,12 @@ class RssSampler {
 
 interface LaunchRun {
   readonly recipients: number;
+  /** Saga worker processes sharing the launch (the ledger's SKIP LOCKED claims split it). */
+  readonly processes: number;
+  /** The largest of the workers' own peaks. */
+  readonly workerRssPeakMb: readonly number[];
+  /** This process: seeding, relay and projections. */
+  readonly harnessRssPeakMb: number;
   readonly seedSeconds: number;
   readonly seconds: number;
   readonly emailsPerSecond: number;
@@ -115,7 +122,7 @@ interface LaunchRun {
   readonly accepted: number;
 }
 
-async function runLaunch(context: BenchContext, sink: Sink, recipients: number): Promise<LaunchRun> {
+async function runLaunch(context: BenchContext, sink: Sink, recipients: number, processes = 1): Promise<LaunchRun> {
   const database = await context.createDatabase(`launch_${recipients}`);
   const pool = createPool({ connectionString: database.url, max: 20 });
   const db = createKysely<Database>(pool);
@@ -129,10 +136,7 @@ async function runLaunch(context: BenchContext, sink: Sink, recipients: number):
   const runners = PIPELINE.map((projection) => new ProjectionRunner({ projection, db, pool: pipelinePool, nats, prefix, store, logger: silentLogger, standbyRetryMs: 100 }));
   relay.start();
   for (const runner of runners) runner.start();
-  const sender = createSmtpSender({ smtpUrl: sink.url, logger: silentLogger, maxConnections: POOL, ratePerSecond: 1_000_000, burst: 1_000 });
-  const sagaPool = createPool({ connectionString: database.url, max: 20 });
-  const sagaDb = createKysely<Database>(sagaPool);
-  let worker: LaunchSagaWorker | null = null;
+  let workers: SagaWorkers | null = null;
   try {
     const seedStarted = performance.now();
     const workspace = await createWorkspace(db, { name: `bench-${recipients}`, createdBy: 'bench' });
@@ -162,18 +166,12 @@ async function runLaunch(context: BenchContext, sink: Sink, recipients: number):
     const seedSeconds = round((performance.now() - seedStarted) / 1_000, 2);
     context.progress(`${formatInteger(recipients)} recipients seeded in ${seedSeconds} s; launching`);
 
-    worker = new LaunchSagaWorker({
-      eventStore: store, db: sagaDb, pool: sagaPool, nats, prefix, logger: silentLogger, sender,
-      trackingSecret: 'bench-tracking-secret-0123456789abcdef', publicBaseUrl: 'https://t.example.com',
-      settings: { batchSize: 500, pollIntervalMs: 250, idleDelayMs: 20 },
-    });
-    worker.start();
+    workers = await startWorkers(database.url, prefix, sink.url, processes);
     const acceptedBefore = await sink.accepted();
     const rssBeforeMb = round(process.memoryUsage.rss() / 1024 / 1024, 1);
     const sampler = new RssSampler();
     const started = performance.now();
     await runCampaignCommand(store, campaignId, { type: 'LaunchCampaign', data: { at: now(), by: 'bench', scheduledFor: null } }, ctx());
-    worker.touch(campaignId);
     let lastReport = started;
     for (;;) {
       const row = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', 'in', ['sent', 'failed']).executeTakeFirstOrThrow();
@@ -189,21 +187,23 @@ async function runLaunch(context: BenchContext, sink: Sink, recipients: number):
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (performance.now() - started) / 1_000;
-    const rssPeakMb = sampler.stop();
+    const harnessRssPeakMb = sampler.stop();
+    const workerRss = await workers.stop();
+    workers = null;
+    const rssPeakMb = Math.max(...workerRss);
     const failed = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', '<>', 'sent').executeTakeFirstOrThrow();
     if (Number(failed.n) > 0) throw new Error(`${failed.n} ledger rows are not sent`);
     const accepted = (await sink.accepted()) - acceptedBefore;
     if (accepted !== recipients) throw new Error(`the sink accepted ${accepted} messages for ${recipients} recipients`);
-    return { recipients, seedSeconds, seconds: round(seconds, 2), emailsPerSecond: Math.round(recipients / seconds), rssBeforeMb, rssPeakMb, accepted };
+    return { recipients, processes, seedSeconds, seconds: round(seconds, 2), emailsPerSecond: Math.round(recipients / seconds), rssBeforeMb, rssPeakMb, workerRssPeakMb: workerRss, harnessRssPeakMb, accepted };
   } finally {
     const steps: [string, () => Promise<unknown>][] = [
-      ['saga worker', async () => worker?.stop()],
-      ['sender', () => sender.close()],
+      ['saga workers', async () => workers?.stop()],
       ['projection runners', () => Promise.all(runners.map((r) => r.stop()))],
       ['relay', () => relay.stop()],
       ['jetstream stream', () => import('@nats-io/jetstream').then(({ jetstreamManager }) => jetstreamManager(nats)).then((jsm) => jsm.streams.delete(eventStreamName(prefix))).catch(() => {})],
       ['nats', () => nats.close()],
-      ['saga pool', () => sagaPool.end()],
+      ['event store', () => store.close()],
       ['pipeline pool', () => pipelinePool.end()],
       ['pool', () => pool.end()],
     ];
@@ -212,6 +212,45 @@ async function runLaunch(context: BenchContext, sink: Sink, recipients: number):
       if (hung) context.progress(`stopping the ${name} took over 10 s; moving on`);
     }
   }
+}
+
+interface SagaWorkers {
+  /** Stops every worker; their RSS peaks. */
+  stop(): Promise<number[]>;
+}
+
+/** `count` saga worker processes (bench/support/sagaProcess.ts), each started and ready. */
+async function startWorkers(databaseUrl: string, prefix: string, smtpUrl: string, count: number): Promise<SagaWorkers> {
+  const entry = fileURLToPath(new URL('../support/sagaProcess.ts', import.meta.url));
+  const children = await Promise.all(
+    Array.from({ length: count }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', NATS_PREFIX: prefix, SMTP_URL: smtpUrl, SMTP_POOL: String(Math.max(1, Math.round(POOL / count))), BATCH: String(BATCH) },
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      });
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve(child));
+        child.once('exit', (code) => reject(new Error(`saga worker exited (${code}) before it was ready`)));
+      });
+    }),
+  );
+  let stopped: Promise<number[]> | null = null;
+  return {
+    stop: () =>
+      (stopped ??= Promise.all(
+        children.map(
+          (child) =>
+            new Promise<number>((resolve) => {
+              let rss = Number.NaN;
+              child.removeAllListeners('exit');
+              if (child.exitCode !== null || child.signalCode !== null) return resolve(rss);
+              child.on('message', (message: { rssPeakMb?: number }) => (rss = message.rssPeakMb ?? rss));
+              child.once('exit', () => resolve(rss));
+              child.send('stop');
+            }),
+        ),
+      )),
+  };
 }
 
 /** Raw nodemailer into the same sink, same pool, POOL sends in flight: the ceiling without ledger and events. */
@@ -245,7 +284,7 @@ async function rawNodemailer(sink: Sink, count: number): Promise<{ seconds: numb
 
 export const benchmark: Benchmark = {
   name: 'launch',
-  description: 'launch saga end to end into a local SMTP sink: emails/s, RSS vs audience size, raw nodemailer baseline',
+  description: 'launch saga end to end into a local SMTP sink: emails/s and worker RSS vs audience size and worker processes, raw nodemailer baseline',
   async run(context): Promise<SuiteReport> {
     const sizes = context.quick ? SIZES.quick : SIZES.full;
     const sink = await startSink();
@@ -253,33 +292,55 @@ export const benchmark: Benchmark = {
       const runs: LaunchRun[] = [];
       for (const size of sizes) {
         const run = await runLaunch(context, sink, size);
-        context.progress(`${formatInteger(size)}: ${run.emailsPerSecond} emails/s, peak RSS ${run.rssPeakMb} MB`);
+        context.progress(`${formatInteger(size)}: ${run.emailsPerSecond} emails/s, worker peak RSS ${run.rssPeakMb} MB`);
         runs.push(run);
       }
       const largest = runs[runs.length - 1]!;
       const smallest = runs[0]!;
+      // Enough rows that 4 workers each get several batches: the larger quick size, the smaller full size.
+      const base = context.quick ? largest : smallest;
+      const processRuns: LaunchRun[] = [base];
+      for (const processes of WORKER_COUNTS) {
+        const run = await runLaunch(context, sink, base.recipients, processes);
+        context.progress(`${formatInteger(base.recipients)} with ${processes} workers: ${run.emailsPerSecond} emails/s`);
+        processRuns.push(run);
+      }
       context.progress(`raw nodemailer: ${formatInteger(largest.recipients)} sends`);
       const raw = await rawNodemailer(sink, largest.recipients);
       const ratio = round(largest.emailsPerSecond / raw.emailsPerSecond, 3);
       const growthMb = round(largest.rssPeakMb - smallest.rssPeakMb, 1);
       const notGrowing = growthMb <= Math.max(32, smallest.rssPeakMb * 0.15);
+      const rateMet = largest.emailsPerSecond >= TARGET_RATE;
+      const rssMet = runs.every((r) => r.rssPeakMb <= TARGET_RSS_MB);
+      const figures: Figure[] = [
+        { name: `launch, ${formatInteger(largest.recipients)} recipients, 1 worker`, value: largest.emailsPerSecond, unit: 'emails/s', baseline: { name: 'raw nodemailer, same sink and pool', value: raw.emailsPerSecond }, ratio, target: `≥ ${formatInteger(TARGET_RATE)} emails/s`, met: rateMet },
+        { name: 'saga worker peak RSS', value: Math.max(...runs.map((r) => r.rssPeakMb)), unit: 'MB', target: `≤ ${TARGET_RSS_MB} MB, not growing with the audience (+${growthMb} MB from ${formatInteger(smallest.recipients)})`, met: rssMet && notGrowing },
+        ...processRuns.slice(1).map((r) => ({ name: `launch, ${formatInteger(r.recipients)} recipients, ${r.processes} workers`, value: r.emailsPerSecond, unit: 'emails/s', baseline: { name: '1 worker', value: base.emailsPerSecond }, ratio: round(r.emailsPerSecond / base.emailsPerSecond, 3) })),
+      ];
+      const scaling: ScalingPoint[] = [
+        ...runs.map((r) => ({ series: 'launch saga, 1 worker', size: r.recipients, throughput: r.emailsPerSecond, unit: 'emails/s', seconds: r.seconds })),
+        { series: 'raw nodemailer (ceiling)', size: largest.recipients, throughput: raw.emailsPerSecond, unit: 'emails/s', seconds: raw.seconds },
+        ...processRuns.map((r) => ({ series: `launch saga, ${formatInteger(r.recipients)} recipients`, size: r.processes, throughput: r.emailsPerSecond, unit: 'emails/s', axis: 'processes' as const, seconds: r.seconds })),
+      ];
       return {
-        body: { pool: POOL, runs, raw: { count: largest.recipients, ...raw }, ratio, rssGrowthMb: growthMb },
+        body: { pool: POOL, batch: BATCH, runs, processRuns: processRuns.slice(1), raw: { count: largest.recipients, ...raw }, ratio, rssGrowthMb: growthMb },
+        figures,
+        scaling,
         table: {
-          headers: ['run', 'recipients', 'seconds', 'emails/s', 'RSS before (MB)', 'RSS peak (MB)'],
+          headers: ['run', 'recipients', 'workers', 'seconds', 'emails/s', 'worker RSS peak (MB)', 'harness RSS peak (MB)'],
           rows: [
-            ...runs.map((r) => ['launch saga', formatInteger(r.recipients), String(r.seconds), formatInteger(r.emailsPerSecond), String(r.rssBeforeMb), String(r.rssPeakMb)]),
-            ['raw nodemailer', formatInteger(largest.recipients), String(raw.seconds), formatInteger(raw.emailsPerSecond), '', ''],
+            ...[...runs, ...processRuns.slice(1)].map((r) => ['launch saga', formatInteger(r.recipients), String(r.processes), String(r.seconds), formatInteger(r.emailsPerSecond), r.workerRssPeakMb.join(' / '), String(r.harnessRssPeakMb)]),
+            ['raw nodemailer', formatInteger(largest.recipients), '', String(raw.seconds), formatInteger(raw.emailsPerSecond), '', ''],
           ],
         },
         notes: [
-          `saga / raw nodemailer = ${ratio} (pool of ${POOL} connections, ${POOL} sends in flight; batch 500, rate limit off)`,
-          `peak RSS grows ${growthMb} MB from ${formatInteger(smallest.recipients)} to ${formatInteger(largest.recipients)} recipients`,
+          `saga / raw nodemailer = ${ratio} (pool of ${POOL} SMTP connections shared by the workers; batch ${BATCH}, rate limit off)`,
+          `worker peak RSS grows ${growthMb} MB from ${formatInteger(smallest.recipients)} to ${formatInteger(largest.recipients)} recipients`,
         ],
         targets: [
-          { description: `≥ ${formatInteger(TARGET_RATE)} emails/s at ${formatInteger(largest.recipients)} recipients (${formatInteger(largest.emailsPerSecond)})`, met: largest.emailsPerSecond >= TARGET_RATE },
-          { description: `peak RSS ≤ ${TARGET_RSS_MB} MB (${Math.max(...runs.map((r) => r.rssPeakMb))} MB)`, met: runs.every((r) => r.rssPeakMb <= TARGET_RSS_MB) },
-          { description: `peak RSS does not grow with the audience (+${growthMb} MB)`, met: notGrowing },
+          { description: `≥ ${formatInteger(TARGET_RATE)} emails/s at ${formatInteger(largest.recipients)} recipients (${formatInteger(largest.emailsPerSecond)}; raw nodemailer ${formatInteger(raw.emailsPerSecond)})`, met: rateMet },
+          { description: `worker peak RSS ≤ ${TARGET_RSS_MB} MB (${Math.max(...runs.map((r) => r.rssPeakMb))} MB)`, met: rssMet },
+          { description: `worker peak RSS does not grow with the audience (+${growthMb} MB)`, met: notGrowing },
         ],
       };
     } finally {
