@@ -108,7 +108,7 @@ export function scalingSpec(title: string, points: readonly ScalingPoint[]): veg
       encoding: {
         x: axis === 'processes' ? { field: 'size', type: 'ordinal', title: 'processes', axis: { labelAngle: 0 } } : { field: 'size', type: 'quantitative', title: 'events / recipients', scale: { type: 'log' } },
         y: { field: 'throughput', type: 'quantitative', title: unit },
-        color: { field: 'series', type: 'nominal', title: null },
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480 } },
       },
     } as vegaLite.TopLevelSpec;
   };
