@@ -6,7 +6,9 @@ import { ERROR_CODES } from '../../src/api/errors.js';
 /**
  * Shared pieces of the property-based (fast-check) fuzz tests. Runs are bounded so that each file takes a few
  * seconds on two cores; the seed is fixed so that a run is repeatable, and fast-check prints it (with the
- * shrunk counterexample and its path) on failure. Explore other inputs with `FUZZ_SEED=<n> FUZZ_RUNS=<n>`.
+ * shrunk counterexample and its path) on failure. Explore other inputs with `FUZZ_SEED=<n> FUZZ_RUNS=<n>`
+ * (FUZZ_RUNS=100 is the default size; 1000 runs ten times as many); `FUZZ_STATS=1` prints the code of every
+ * GraphQL answer, to see how deep the generated inputs get.
  */
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const RUNS_FACTOR = process.env.FUZZ_RUNS === undefined ? 1 : Number(process.env.FUZZ_RUNS) / 100;
