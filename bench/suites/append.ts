@@ -168,6 +168,21 @@ async function runWorkloads(
     () => sequentialWith(emmett.append, batchedAppends),
   );
 
+  // A second round of the two peer comparisons, ours then Emmett back to back: a neighbour's burst of load
+  // during one side's only run would otherwise decide the ratio. The best run of each side counts.
+  context.progress('peer comparison, second round: ours and Emmett, single then batched');
+  const again = async (plan: readonly PlannedEvent[][]) => {
+    await reset(pool, 'es_events', 'es_streams');
+    const measuredAgain = await sequential(store, plan);
+    await verifyDenseLog(pool, measuredAgain.throughput.events);
+    await reset(pool, 'es_events', 'es_streams');
+    return measuredAgain.throughput;
+  };
+  const oursSingleAgain = await again(planAppends(streamIds(500), size.singles, 1));
+  const emmettSingleAgain = await peer('single, sequential (round 2)', async () => {}, () => sequentialWith(emmett.append, planAppends(streamIds(500), size.singles, 1)));
+  const oursBatchedAgain = await again(planAppends(streamIds(BATCH), size.copyRows / BATCH, BATCH));
+  const emmettBatchedAgain = await peer(`batch ${BATCH}, sequential (round 2)`, async () => {}, () => sequentialWith(emmett.append, planAppends(streamIds(BATCH), size.copyRows / BATCH, BATCH)));
+
   // Scaling: batched sequential appends (and the COPY of the same rows) at other log sizes; the workload (c)
   // above is the copyRows point. Events are generated per chunk inside the clock for all three alike.
   const scaling: ScalingPoint[] = [];
@@ -203,14 +218,19 @@ async function runWorkloads(
   scaling.push({ series: 'COPY (physical limit)', size: baseline.events, throughput: baseline.eventsPerSecond, unit: 'events/s', seconds: baseline.seconds });
   scaling.push({ series: `Emmett, batch ${BATCH}`, size: emmettBatched.events, throughput: emmettBatched.eventsPerSecond, unit: 'events/s', seconds: emmettBatched.seconds });
   scaling.sort((a, b) => a.series.localeCompare(b.series) || a.size - b.size);
-  const vsEmmettBatched = round(batched.eventsPerSecond / emmettBatched.eventsPerSecond, 3);
-  const vsEmmettSingle = round(single.eventsPerSecond / emmettSingle.eventsPerSecond, 3);
+  const best = (...rates: number[]) => Math.max(...rates);
+  const oursBatchedBest = best(batched.eventsPerSecond, oursBatchedAgain.eventsPerSecond);
+  const emmettBatchedBest = best(emmettBatched.eventsPerSecond, emmettBatchedAgain.eventsPerSecond);
+  const oursSingleBest = best(single.eventsPerSecond, oursSingleAgain.eventsPerSecond);
+  const emmettSingleBest = best(emmettSingle.eventsPerSecond, emmettSingleAgain.eventsPerSecond);
+  const vsEmmettBatched = round(oursBatchedBest / emmettBatchedBest, 3);
+  const vsEmmettSingle = round(oursSingleBest / emmettSingleBest, 3);
   const vsEmmettWriters = round(writers.eventsPerSecond / emmettWriters.eventsPerSecond, 3);
   const copyFigure = { name: 'COPY of the same rows', value: baseline.eventsPerSecond, unit: 'events/s' };
   const figures: Figure[] = [
-    { name: `batched append (${BATCH} events/append), sequential`, value: batched.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettBatched.eventsPerSecond }, ratio: vsEmmettBatched, target: `≥ ${EMMETT_BATCHED_TARGET}× Emmett`, met: vsEmmettBatched >= EMMETT_BATCHED_TARGET },
+    { name: `batched append (${BATCH} events/append), sequential, best of 2 rounds`, value: oursBatchedBest, unit: 'events/s', baseline: { name: 'Emmett, best of 2', value: emmettBatchedBest }, ratio: vsEmmettBatched, target: `≥ ${EMMETT_BATCHED_TARGET}× Emmett`, met: vsEmmettBatched >= EMMETT_BATCHED_TARGET },
     { name: `batched append (${BATCH} events/append), sequential`, value: batched.eventsPerSecond, unit: 'events/s', baseline: copyFigure, ratio: batched.ratioToCopy, target: `≥ ${BATCHED_TARGET_RATIO * 100}% of COPY`, met: batched.met === true },
-    { name: 'single-event append, sequential', value: single.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettSingle.eventsPerSecond }, ratio: vsEmmettSingle, target: `≥ ${EMMETT_SINGLE_TARGET}× Emmett`, met: vsEmmettSingle >= EMMETT_SINGLE_TARGET },
+    { name: 'single-event append, sequential, best of 2 rounds', value: oursSingleBest, unit: 'events/s', baseline: { name: 'Emmett, best of 2', value: emmettSingleBest }, ratio: vsEmmettSingle, target: `≥ ${EMMETT_SINGLE_TARGET}× Emmett`, met: vsEmmettSingle >= EMMETT_SINGLE_TARGET },
     { name: 'single-event append latency p99', value: single.latencyMs!.p99, unit: 'ms', ...(emmettSingle.latencyMs === undefined ? {} : { baseline: { name: 'Emmett p99', value: emmettSingle.latencyMs.p99 } }), target: `≤ ${SINGLE_P99_TARGET_MS} ms`, met: single.met === true },
     { name: `single-event append, ${size.writers} writers`, value: writers.eventsPerSecond, unit: 'events/s', baseline: { name: 'Emmett', value: emmettWriters.eventsPerSecond }, ratio: vsEmmettWriters },
     { name: `batched append, ${size.batchWriters} writers`, value: batchWriters.eventsPerSecond, unit: 'events/s', baseline: copyFigure, ratio: batchWriters.ratioToCopy },
@@ -230,7 +250,7 @@ async function runWorkloads(
         runs: copyRuns,
       },
       workloads,
-      emmett: { single: emmettSingle, writers: emmettWriters, batched: emmettBatched, vsEmmett: { batched: vsEmmettBatched, single: vsEmmettSingle, writers: vsEmmettWriters } },
+      emmett: { single: emmettSingle, writers: emmettWriters, batched: emmettBatched, secondRound: { oursSingle: oursSingleAgain, emmettSingle: emmettSingleAgain, oursBatched: oursBatchedAgain, emmettBatched: emmettBatchedAgain }, vsEmmett: { batched: vsEmmettBatched, single: vsEmmettSingle, writers: vsEmmettWriters } },
     },
     figures,
     scaling,
@@ -250,7 +270,9 @@ async function runWorkloads(
           w.target ?? '',
           w.met === undefined ? '' : w.met ? 'yes' : 'NO',
         ]),
-        ...[emmettSingle, emmettWriters, emmettBatched].map((e) => [
+        ['ours: single, sequential (round 2)', formatInteger(oursSingleAgain.events), oursSingleAgain.seconds.toFixed(2), formatInteger(oursSingleAgain.eventsPerSecond), formatPercent(oursSingleAgain.eventsPerSecond / baseline.eventsPerSecond), '', '', '', '', ''],
+        ['ours: batch 100, sequential (round 2)', formatInteger(oursBatchedAgain.events), oursBatchedAgain.seconds.toFixed(2), formatInteger(oursBatchedAgain.eventsPerSecond), formatPercent(oursBatchedAgain.eventsPerSecond / baseline.eventsPerSecond), '', '', '', '', ''],
+        ...[emmettSingle, emmettWriters, emmettBatched, emmettSingleAgain, emmettBatchedAgain].map((e) => [
           `Emmett: ${e.name}`,
           formatInteger(e.events),
           e.seconds.toFixed(2),
