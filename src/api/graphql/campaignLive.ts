@@ -4,6 +4,7 @@ import { findCampaign } from '../../projections/campaigns/queries.js';
 import { CAMPAIGN_STATS_PROJECTION } from '../../projections/campaigns/stats.js';
 import { changesSubject, type ChangeNotice } from '../../projections/runner/changes.js';
 import { campaignNode } from './campaigns.js';
+import { forgetRequestLoaders } from './templates.js';
 import { requirePermission, type GraphQLSlice, type SubscriptionContext } from './context.js';
 
 /** During a launch the stats change with every recipient: one push per window at most. */
@@ -46,6 +47,7 @@ export const campaignLiveSlice: GraphQLSlice = {
         },
         resolve: async (payload: { campaignId: string }, _: unknown, ctx: SubscriptionContext) => {
           const principal = requirePermission(ctx, 'read');
+          forgetRequestLoaders(ctx);
           const row = await findCampaign(ctx.deps.db, principal.workspaceId, payload.campaignId);
           return row === undefined ? null : campaignNode(row);
         },

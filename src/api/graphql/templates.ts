@@ -54,6 +54,14 @@ export class RequestLoader<Key, Value> {
 
 const loaders = new WeakMap<object, Map<string, unknown>>();
 
+/**
+ * A subscription's context lives as long as its WebSocket, so each push must start with empty loaders, or it
+ * would answer from the first push's cache. The subscription field's `resolve` calls this before its children run.
+ */
+export function forgetRequestLoaders(ctx: object): void {
+  loaders.delete(ctx);
+}
+
 /** The request's loader called `name`, created on first use. */
 export function requestLoader<Key, Value>(ctx: GraphQLContext, name: string, create: () => RequestLoader<Key, Value>): RequestLoader<Key, Value> {
   let byName = loaders.get(ctx);
