@@ -24,7 +24,6 @@ function settingsColumns(settings: CampaignSettings) {
 export const campaignsProjection: Projection = {
   name: CAMPAIGNS_PROJECTION,
   tables: ['campaigns'],
-  tables: ['campaigns'],
   eventTypes: CAMPAIGN_EVENT_TYPES,
   async apply(trx, recorded) {
     if (!recorded.streamId.startsWith('campaign-')) return;
