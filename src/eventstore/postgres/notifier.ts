@@ -48,9 +48,14 @@ export class AppendNotifier {
         client.on('notification', () => {
           for (const wake of [...this.waiters]) wake();
         });
+        let released = false;
         client.on('error', () => {
           // The server went away: drop this client; the next wait re-listens (polling covers the gap).
           if (this.client === client) this.client = null;
+          // A dying connection can emit 'error' twice; a second release() would throw inside the emit and
+          // crash the process (seen in test/faults/ when PostgreSQL restarts).
+          if (released) return;
+          released = true;
           client.release(true);
         });
         await client.query('LISTEN es_appended');
