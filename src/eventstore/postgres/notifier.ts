@@ -32,7 +32,7 @@ export class AppendNotifier {
     this.client = null;
     if (client !== null) {
       client.removeAllListeners('notification');
-      client.release(true);
+      releaseOnce(client);
     }
   }
 
@@ -42,21 +42,16 @@ export class AppendNotifier {
       try {
         const client = await this.pool.connect();
         if (this.closed) {
-          client.release(true);
+          releaseOnce(client);
           return;
         }
         client.on('notification', () => {
           for (const wake of [...this.waiters]) wake();
         });
-        let released = false;
         client.on('error', () => {
           // The server went away: drop this client; the next wait re-listens (polling covers the gap).
           if (this.client === client) this.client = null;
-          // A dying connection can emit 'error' twice; a second release() would throw inside the emit and
-          // crash the process (seen in test/faults/ when PostgreSQL restarts).
-          if (released) return;
-          released = true;
-          client.release(true);
+          releaseOnce(client);
         });
         await client.query('LISTEN es_appended');
         this.client = client;
@@ -68,4 +63,17 @@ export class AppendNotifier {
     })();
     return this.connecting;
   }
+}
+
+const released = new WeakSet<pg.PoolClient>();
+
+/**
+ * Destroys the LISTEN client once. A dying connection can emit 'error' twice, or after close() released it (its
+ * database dropped): a second release() throws inside the emit and would crash the process. The 'error' listener
+ * stays attached, so a late error on the destroyed client is absorbed.
+ */
+function releaseOnce(client: pg.PoolClient): void {
+  if (released.has(client)) return;
+  released.add(client);
+  client.release(true);
 }
