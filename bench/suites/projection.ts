@@ -162,7 +162,8 @@ async function raw(world: World, events: number): Promise<number> {
     done += batch.length;
   }
   const seconds = (performance.now() - started) / 1_000;
-  await messages.close().catch(() => {});
+  // Closing with messages still pulled ahead can wait on the server; bounded like the runner's stop.
+  await withTimeout(messages.close().catch(() => {}), 'closing the raw consumer', 3_000);
   await verifyRows(world, table, events);
   return seconds;
 }
