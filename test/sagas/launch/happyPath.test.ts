@@ -45,6 +45,8 @@ const ledgerRows = (campaignId: string) =>
   world.env.db.selectFrom('delivery_ledger').selectAll().where('campaign_id', '=', campaignId).orderBy('contact_id').execute();
 
 async function completedCampaign(campaignId: string) {
+  // The saga completes the campaign after its launch completed: wait for that event to be read, then for the rest.
+  await waitFor(async () => (await findCampaign(world.env.db, world.workspaceId, campaignId))?.status === 'completed', 'the campaign read model to show completed');
   await world.caughtUp();
   const row = await findCampaign(world.env.db, world.workspaceId, campaignId);
   const stats = await statsOfCampaigns(world.env.db, world.workspaceId, [campaignId]);
