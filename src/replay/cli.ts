@@ -1,49 +1,23 @@
 import cliProgress from 'cli-progress';
-import { pino } from 'pino';
+import { runCliMain, usageExitCode, withCliStore } from '../api/cli/session.js';
 import { findWorkspace } from '../api/iam/workspaces.js';
-import { openEventStore } from '../eventstore/open.js';
-import type { EventStore } from '../eventstore/port.js';
-import { loadConfig } from '../infra/config.js';
-import { resolveDatabase } from '../infra/database.js';
-import { createKysely, createPool } from '../infra/postgres.js';
-import { migrateReadModels } from '../projections/db/migrate.js';
-import type { Database } from '../projections/db/schema.js';
 import { parseReplayArgs, runReplayCli, USAGE, UsageError } from './cliRun.js';
 import type { ExportProgress } from './export.js';
 
 /** `npm run replay -- --stream <id> | --workspace <id> [--from] [--until] [--out] [--progress]`: the process around runReplayCli. */
 async function main(argv: readonly string[]): Promise<number> {
-  try {
-    parseReplayArgs(argv); // bad usage exits 2 before any connection is made
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  const config = loadConfig();
-  // Logs go to stderr: stdout carries only the NDJSON.
-  const logger = pino({ name: 'replay', level: process.env.LOG_LEVEL === undefined ? 'warn' : config.logLevel }, pino.destination(2));
-  const database = await resolveDatabase(config, logger);
-  const pool = createPool({ connectionString: database.url, max: 3, applicationName: 'marketing-engine-replay' });
-  const db = createKysely<Database>(pool);
-  let store: EventStore | undefined;
-  try {
-    await migrateReadModels(db);
-    store = await openEventStore(config, pool);
-    return await runReplayCli(argv, {
+  const stderr = (text: string) => void process.stderr.write(text);
+  const bad = usageExitCode(() => parseReplayArgs(argv), USAGE, (e) => e instanceof UsageError, stderr);
+  if (bad !== null) return bad;
+  return withCliStore({ name: 'replay', poolMax: 3 }, ({ db, store }) =>
+    runReplayCli(argv, {
       store,
       workspaceExists: async (id) => (await findWorkspace(db, id)) !== undefined,
       stdout: process.stdout,
-      stderr: (text) => void process.stderr.write(text),
+      stderr,
       progress: (forced) => (forced || process.stderr.isTTY ? progressBar() : undefined),
-    });
-  } finally {
-    await store?.close();
-    await db.destroy();
-    await database.stop();
-  }
+    }),
+  );
 }
 
 function progressBar(): ExportProgress {
@@ -61,12 +35,4 @@ function progressBar(): ExportProgress {
   };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCliMain(main);

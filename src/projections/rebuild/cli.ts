@@ -1,12 +1,5 @@
 import cliProgress from 'cli-progress';
-import { pino } from 'pino';
-import { openEventStore } from '../../eventstore/open.js';
-import type { EventStore } from '../../eventstore/port.js';
-import { loadConfig } from '../../infra/config.js';
-import { resolveDatabase } from '../../infra/database.js';
-import { createKysely, createPool } from '../../infra/postgres.js';
-import { migrateReadModels } from '../db/migrate.js';
-import type { Database } from '../db/schema.js';
+import { runCliMain, withCliStore } from '../../api/cli/session.js';
 import { PROJECTIONS } from '../index.js';
 import { checkRebuildCommand, runOffline, runRebuildCli, type RebuildCliOutput, type RebuildProgressView } from './cliRun.js';
 import type { RebuildProgress } from './rebuild.js';
@@ -23,23 +16,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const offline = runOffline(checked.command, PROJECTIONS, out);
   if (offline !== null) return offline;
 
-  const config = loadConfig();
-  // Logs go to stderr so that stdout carries only the summary (and stays valid with --json).
-  const logger = pino({ name: 'rebuild', level: process.env.LOG_LEVEL === undefined ? 'warn' : config.logLevel }, pino.destination(2));
   const abort = new AbortController();
   process.once('SIGINT', () => {
     process.stderr.write('\ninterrupting: dropping the half-built tables (Ctrl-C again to quit at once)\n');
     abort.abort();
     process.once('SIGINT', () => process.exit(130));
   });
-  const database = await resolveDatabase(config, logger);
-  const pool = createPool({ connectionString: database.url, max: 6, applicationName: 'marketing-engine-rebuild' });
-  const db = createKysely<Database>(pool);
-  let store: EventStore | undefined;
-  try {
-    await migrateReadModels(db);
-    store = await openEventStore(config, pool);
-    return await runRebuildCli(argv, {
+  return withCliStore({ name: 'rebuild', poolMax: 6 }, ({ db, pool, store, logger }) =>
+    runRebuildCli(argv, {
       db,
       pool,
       store,
@@ -48,12 +32,8 @@ async function main(argv: readonly string[]): Promise<number> {
       out,
       signal: abort.signal,
       progress: process.stderr.isTTY ? progressBar() : phaseLines(out),
-    });
-  } finally {
-    await store?.close();
-    await db.destroy();
-    await database.stop();
-  }
+    }),
+  );
 }
 
 /**
@@ -99,12 +79,4 @@ function phaseLines(out: RebuildCliOutput): RebuildProgressView {
 
 const rate = (p: RebuildProgress): string => (p.elapsedMs > 0 ? Math.round((p.events * 1_000) / p.elapsedMs).toLocaleString('en-US') : '-');
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCliMain(main);
