@@ -1,14 +1,7 @@
 import cliProgress from 'cli-progress';
-import { pino } from 'pino';
 import { findWorkspace } from '../../api/iam/workspaces.js';
-import type { EventStore } from '../../eventstore/port.js';
-import { openEventStore } from '../../eventstore/open.js';
 import { cliActor } from '../../api/cli/actor.js';
-import { loadConfig } from '../../infra/config.js';
-import { resolveDatabase } from '../../infra/database.js';
-import { createKysely, createPool } from '../../infra/postgres.js';
-import { migrateReadModels } from '../../projections/db/migrate.js';
-import type { Database } from '../../projections/db/schema.js';
+import { runCliMain, usageExitCode, withCliStore } from '../../api/cli/session.js';
 import { parseImportArgs, runImportCli, USAGE, UsageError, type ImportCliOutput, type ProgressView } from './cliRun.js';
 
 /** `npm run import -- file.csv --workspace <id> --mapping mapping.json [--json]`: the process around runImportCli. */
@@ -17,26 +10,10 @@ async function main(argv: readonly string[]): Promise<number> {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
   };
-  try {
-    parseImportArgs(argv); // bad usage exits 2 before any connection is made
-  } catch (error) {
-    if (error instanceof UsageError) {
-      out.stderr(`error: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  const config = loadConfig();
-  // Logs go to stderr so that stdout carries only the summary (and stays valid with --json).
-  const logger = pino({ name: 'import', level: process.env.LOG_LEVEL === undefined ? 'warn' : config.logLevel }, pino.destination(2));
-  const database = await resolveDatabase(config, logger);
-  const pool = createPool({ connectionString: database.url, max: 6, applicationName: 'marketing-engine-import' });
-  const db = createKysely<Database>(pool);
-  let store: EventStore | undefined;
-  try {
-    await migrateReadModels(db);
-    store = await openEventStore(config, pool);
-    return await runImportCli(argv, {
+  const bad = usageExitCode(() => parseImportArgs(argv), USAGE, (e) => e instanceof UsageError, out.stderr);
+  if (bad !== null) return bad;
+  return withCliStore({ name: 'import', poolMax: 6 }, ({ db, store, logger }) =>
+    runImportCli(argv, {
       store,
       db,
       out,
@@ -44,12 +21,8 @@ async function main(argv: readonly string[]): Promise<number> {
       logger,
       ...(process.stderr.isTTY ? { progress: progressBar() } : {}),
       workspaceExists: async (id) => (await findWorkspace(db, id)) !== undefined,
-    });
-  } finally {
-    await store?.close();
-    await db.destroy();
-    await database.stop();
-  }
+    }),
+  );
 }
 
 /** Bytes of the file drive the bar and its ETA; rows and rows/s ride along as payload. */
@@ -74,12 +47,4 @@ function progressBar(): ProgressView {
   };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCliMain(main);
