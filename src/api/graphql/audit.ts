@@ -4,6 +4,7 @@ import { deliveriesOfContact, findDelivery, type DeliveryRecord } from '../../re
 import { foldAsOf, type TemporalDeps, type TemporalTarget } from '../../replay/temporal.js';
 import { verifySentEmail } from '../../replay/verify.js';
 import { memberCountAsOf, membersAsOf } from '../../projections/segments/history.js';
+import { isUuid } from '../../domain/templates/input.js';
 import { notFound, ValidationError } from '../errors.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from './connection.js';
 import { requirePermission, type GraphQLContext, type GraphQLSlice } from './context.js';
@@ -22,6 +23,12 @@ const temporalDeps = (ctx: GraphQLContext): TemporalDeps => ({ eventStore: ctx.d
 function checkId(value: string, field: string): string {
   if (value.length === 0 || value.length > 200) throw new ValidationError(field, `${field} must be 1 to 200 characters.`);
   return value;
+}
+
+/** Campaign and contact ids are uuids; anything else cannot name an email stream. */
+function checkUuid(value: string, field: string): string {
+  if (!isUuid(value)) throw new ValidationError(field, `${field} must be a uuid.`);
+  return value.toLowerCase();
 }
 
 function checkRevision(revision: number | null | undefined): number | undefined {
@@ -151,12 +158,12 @@ export const auditSlice: GraphQLSlice = {
       },
       emailsSent: async (_: unknown, args: { contactId: string }, ctx: GraphQLContext) => {
         const principal = requirePermission(ctx, 'read');
-        const records = await deliveriesOfContact(ctx.deps, principal.workspaceId, checkId(args.contactId, 'contactId'));
+        const records = await deliveriesOfContact(ctx.deps, principal.workspaceId, checkUuid(args.contactId, 'contactId'));
         return records.map((record) => deliveryNode(record, { ctx, workspaceId: principal.workspaceId }));
       },
       delivery: async (_: unknown, args: { campaignId: string; contactId: string }, ctx: GraphQLContext) => {
         const principal = requirePermission(ctx, 'read');
-        const record = await findDelivery(ctx.deps, principal.workspaceId, checkId(args.campaignId, 'campaignId'), checkId(args.contactId, 'contactId'));
+        const record = await findDelivery(ctx.deps, principal.workspaceId, checkUuid(args.campaignId, 'campaignId'), checkUuid(args.contactId, 'contactId'));
         return record === null ? null : deliveryNode(record, { ctx, workspaceId: principal.workspaceId });
       },
     },

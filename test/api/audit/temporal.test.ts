@@ -92,6 +92,16 @@ describe('campaignAsOf', () => {
     expect(await errorOf(acme.keys.auditor.key, CAMPAIGN_AS_OF, { id: campaignId, asOf: 'yesterday' })).toBe('BAD_USER_INPUT');
     expect(await errorOf(undefined as unknown as string, CAMPAIGN_AS_OF, { id: campaignId, asOf: now })).toBe('UNAUTHENTICATED');
   });
+
+  it('what was sent: ids that are not uuids are BAD_USER_INPUT (they cannot name an email stream), unknown ones answer nothing', async () => {
+    const DELIVERY = 'query($campaignId: ID!, $contactId: ID!) { delivery(campaignId: $campaignId, contactId: $contactId) { outcome } }';
+    const SENT = 'query($contactId: ID!) { emailsSent(contactId: $contactId) { outcome } }';
+    expect(await errorOf(acme.keys.auditor.key, DELIVERY, { campaignId: 'x/y', contactId: randomUUID() })).toBe('BAD_USER_INPUT');
+    expect(await errorOf(acme.keys.auditor.key, DELIVERY, { campaignId: randomUUID(), contactId: 'a b' })).toBe('BAD_USER_INPUT');
+    expect(await errorOf(acme.keys.auditor.key, SENT, { contactId: '_' })).toBe('BAD_USER_INPUT');
+    const unknown = await gql(app, acme.keys.auditor.key, DELIVERY, { campaignId: randomUUID(), contactId: randomUUID() });
+    expect(unknown.body).toEqual({ data: { delivery: null } });
+  });
 });
 
 describe('campaignHistory', () => {
