@@ -7,6 +7,8 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import { CORRELATION_HEADER, NatsCommandServer } from '../../src/api/commands/natsCommandServer.js';
 import { buildServer } from '../../src/api/server.js';
 import { instrumentEventStore } from '../../src/eventstore/instrumented.js';
 import { Relay } from '../../src/eventstore/relay/relay.js';
@@ -105,6 +107,29 @@ describe('tracing', () => {
     const handled = logLines.find((line) => line.msg === 'command handled' && line.correlationId === correlationId);
     expect(handled?.trace_id).toBe(traceId);
     expect(typeof handled?.span_id).toBe('string');
+  });
+
+  it('continues a caller\'s traceparent on the NATS command API: the command and its append join the caller\'s trace', async () => {
+    const server = new NatsCommandServer(env.nats, prefix, { eventStore: instrumentEventStore(env.eventStore), db: env.db, logger: silentLogger, now: () => new Date() });
+    server.start();
+    try {
+      const callerTrace = 'ef'.repeat(16);
+      const callerSpan = '12'.repeat(8);
+      const h = headers();
+      h.set('Authorization', `Bearer ${workspace.keys.marketer.key}`);
+      h.set('traceparent', `00-${callerTrace}-${callerSpan}-01`);
+      h.set(CORRELATION_HEADER, 'nats-trace-test');
+      const reply = await env.nats.request(`${prefix}.commands.CreateTemplate`, JSON.stringify({ input: { name: 'Over NATS', subject: 'Hi', html: '<p>Hi</p>' } }), { timeout: 10_000, headers: h });
+      expect(reply.json<{ ok: boolean }>().ok).toBe(true);
+      const served = await waitForSpan((sp) => sp.name === 'nats command CreateTemplate' && sp.spanContext().traceId === callerTrace, 'nats command');
+      expect(parentOf(served)).toBe(callerSpan);
+      expect(served.attributes['correlation.id']).toBe('nats-trace-test');
+      const command = await waitForSpan((sp) => sp.name === 'command CreateTemplate' && sp.spanContext().traceId === callerTrace, 'command');
+      expect(parentOf(command)).toBe(served.spanContext().spanId);
+      await waitForSpan((sp) => sp.name === 'append' && sp.spanContext().traceId === callerTrace, 'append');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('continues a caller\'s traceparent header, and a batch of events from several traces links to each', async () => {

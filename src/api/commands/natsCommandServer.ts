@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CORRELATION_ATTRIBUTE, SpanKind, withSpan } from '../../infra/spans.js';
 import { ApiError, mapError, unauthenticated } from '../errors.js';
 import { authenticate } from '../iam/authenticate.js';
 import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from '../storableText.js';
@@ -42,8 +43,18 @@ export class NatsCommandServer {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async handle(message: Msg): Promise<void> {
+  /** A server span per request, continuing the caller's W3C `traceparent` header, so the command joins its trace. */
+  private handle(message: Msg): Promise<void> {
     const correlationId = sanitize(message.headers?.get(CORRELATION_HEADER)) ?? randomUUID();
+    const traceparent = message.headers?.get('traceparent') ?? '';
+    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': message.subject, [CORRELATION_ATTRIBUTE]: correlationId };
+    return withSpan(`nats command ${message.subject.slice(`${this.prefix}.commands.`.length)}`, attributes, () => this.answer(message, correlationId), {
+      kind: SpanKind.SERVER,
+      parent: traceparent === '' ? null : traceparent,
+    });
+  }
+
+  private async answer(message: Msg, correlationId: string): Promise<void> {
     const log = this.deps.logger.child({ component: 'nats-commands', correlationId, subject: message.subject });
     try {
       const name = message.subject.slice(`${this.prefix}.commands.`.length);
