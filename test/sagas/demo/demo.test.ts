@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/freePort.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -27,7 +28,8 @@ function runDemo(env: Record<string, string>): Promise<{ code: number | null; st
 
 describe('npm run demo', () => {
   it('launches a campaign to sample contacts and every eligible recipient gets exactly one email', async () => {
-    const port = String(54_370 + Math.floor(Math.random() * 20));
+    // A port the OS says is free now (a fixed range inside the ephemeral range collided with client sockets).
+    const port = String(await freePort());
     const result = await runDemo({ DEMO_CONTACTS: '30', EMBEDDED_PG_PORT: port });
     expect(result.code, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/OK: every eligible recipient \(27\) got exactly one email/);
