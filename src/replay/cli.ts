@@ -1,13 +1,13 @@
 import cliProgress from 'cli-progress';
 import { runCliMain, usageExitCode, withCliStore } from '../api/cli/session.js';
 import { findWorkspace } from '../api/iam/workspaces.js';
-import { parseReplayArgs, runReplayCli, USAGE, UsageError } from './cliRun.js';
+import { parseReplayArgs, runReplayCli, USAGE } from './cliRun.js';
 import type { ExportProgress } from './export.js';
 
 /** `npm run replay -- --stream <id> | --workspace <id> [--from] [--until] [--out] [--progress]`: the process around runReplayCli. */
 async function main(argv: readonly string[]): Promise<number> {
   const stderr = (text: string) => void process.stderr.write(text);
-  const bad = usageExitCode(() => parseReplayArgs(argv), USAGE, (e) => e instanceof UsageError, stderr);
+  const bad = usageExitCode(() => parseReplayArgs(argv), USAGE, stderr);
   if (bad !== null) return bad;
   return withCliStore({ name: 'replay', poolMax: 3 }, ({ db, store }) =>
     runReplayCli(argv, {

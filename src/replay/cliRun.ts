@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { ExportInputError, parseBound, prepareExport, type ExportDeps, type ExportProgress, type ExportRequest } from './export.js';
+import { parseCommandLine, UsageError } from '../api/cli/usage.js';
 
 export const USAGE = `Usage: npm run replay -- (--stream <streamId> | --workspace <id>) [options]
 
@@ -22,10 +22,6 @@ Options:
 Exit codes: 0 exported; 1 failed (e.g. the event store is unreachable); 2 bad input (usage, unknown stream or
 workspace, a range that ends before it starts): nothing is written.`;
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export interface ReplayCommand {
   readonly kind: 'export';
   readonly request: ExportRequest;
@@ -35,24 +31,19 @@ export interface ReplayCommand {
 
 /** Parses the command line without touching the store. */
 export function parseReplayArgs(argv: readonly string[]): ReplayCommand | { readonly kind: 'help' } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
-        stream: { type: 'string' },
-        workspace: { type: 'string' },
-        from: { type: 'string' },
-        until: { type: 'string' },
-        out: { type: 'string' },
-        progress: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parseCommandLine({
+    args: [...argv],
+    strict: true,
+    options: {
+      stream: { type: 'string' },
+      workspace: { type: 'string' },
+      from: { type: 'string' },
+      until: { type: 'string' },
+      out: { type: 'string' },
+      progress: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   if (values.help) return { kind: 'help' };
   const stream = values.stream?.trim();
   const workspace = values.workspace?.trim();

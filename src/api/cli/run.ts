@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../projections/db/schema.js';
 import { ApiError, ValidationError } from '../errors.js';
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiKeyCursor } from '../iam/apiKeys.js';
 import { API_KEY_ROLES, isApiKeyRole, type ApiKeyRole } from '../iam/permissions.js';
 import { createWorkspace, findWorkspace } from '../iam/workspaces.js';
+import { parseCommandLine, UsageError } from './usage.js';
 
 export const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -37,31 +37,21 @@ export type AdminCommand =
   | { readonly kind: 'key revoke'; readonly workspaceId: string; readonly id: string; readonly json: boolean }
   | { readonly kind: 'key list'; readonly workspaceId: string; readonly json: boolean };
 
-/** Bad command line: usage is printed and the exit code is 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 /** Parses the arguments without touching the database, so bad usage writes nothing and needs no connection. */
 export function parseAdminArgs(argv: readonly string[]): AdminCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        name: { type: 'string' },
-        role: { type: 'string' },
-        workspace: { type: 'string' },
-        id: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandLine({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      workspace: { type: 'string' },
+      id: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help || positionals[0] === 'help') return { kind: 'help' };
   const command = positionals.join(' ');

@@ -9,6 +9,7 @@ import type { Logger } from '../../infra/logger.js';
 import { createKysely, createPool } from '../../infra/postgres.js';
 import { migrateReadModels } from '../../projections/db/migrate.js';
 import type { Database } from '../../projections/db/schema.js';
+import { UsageError } from './usage.js';
 
 /** What a command-line tool works with: the configured database (embedded by default), migrated. */
 export interface CliDatabase {
@@ -74,13 +75,13 @@ export function runCliMain(main: (argv: readonly string[]) => Promise<number>): 
 }
 
 /** Parses the command line first, so bad usage exits 2 with the usage text before any connection is made. */
-export function usageExitCode(parse: () => unknown, usage: string, isUsageError: (error: unknown) => boolean, stderr: (text: string) => void): number | null {
+export function usageExitCode(parse: () => unknown, usage: string, stderr: (text: string) => void): number | null {
   try {
     parse();
     return null;
   } catch (error) {
-    if (!isUsageError(error)) throw error;
-    stderr(`error: ${error instanceof Error ? error.message : String(error)}\n\n${usage}\n`);
+    if (!(error instanceof UsageError)) throw error;
+    stderr(`error: ${error.message}\n\n${usage}\n`);
     return 2;
   }
 }

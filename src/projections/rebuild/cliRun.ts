@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { EventStore } from '../../eventstore/port.js';
@@ -6,6 +5,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/applyBatch.js';
 import { findProjection, RebuildAbortedError, rebuildProjection, UnknownProjectionError, type RebuildProgress, type RebuildResult } from './rebuild.js';
+import { parseCommandLine, UsageError } from '../../api/cli/usage.js';
 
 export const USAGE = `Usage: npm run rebuild -- <projection> [options]
        npm run rebuild -- --list
@@ -39,29 +39,20 @@ export type RebuildCommand =
   | { readonly kind: 'list'; readonly json: boolean }
   | { readonly kind: 'rebuild'; readonly projection: string; readonly keepOld: boolean; readonly pageSize: number | undefined; readonly json: boolean };
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 /** Parses without touching the database: bad usage needs no connection and changes nothing. */
 export function parseRebuildArgs(argv: readonly string[]): RebuildCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        list: { type: 'boolean', default: false },
-        'keep-old': { type: 'boolean', default: false },
-        'page-size': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandLine({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      list: { type: 'boolean', default: false },
+      'keep-old': { type: 'boolean', default: false },
+      'page-size': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   const { values, positionals } = parsed;
   const json = values.json ?? false;
   if (values.help) return { kind: 'help' };

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import { findWorkspace } from '../../api/iam/workspaces.js';
 import { cliActor } from '../../api/cli/actor.js';
 import { runCliMain, usageExitCode, withCliStore } from '../../api/cli/session.js';
-import { parseImportArgs, runImportCli, USAGE, UsageError, type ImportCliOutput, type ProgressView } from './cliRun.js';
+import { parseImportArgs, runImportCli, USAGE, type ImportCliOutput, type ProgressView } from './cliRun.js';
 
 /** `npm run import -- file.csv --workspace <id> --mapping mapping.json [--json]`: the process around runImportCli. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -10,7 +10,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
   };
-  const bad = usageExitCode(() => parseImportArgs(argv), USAGE, (e) => e instanceof UsageError, out.stderr);
+  const bad = usageExitCode(() => parseImportArgs(argv), USAGE, out.stderr);
   if (bad !== null) return bad;
   return withCliStore({ name: 'import', poolMax: 6 }, ({ db, store, logger }) =>
     runImportCli(argv, {

@@ -1,6 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import { parseImportMapping, type ImportMapping } from '../../domain/contacts/import/mapping.js';
 import { ValidationError } from '../../domain/shared/errors.js';
@@ -10,6 +9,7 @@ import type { Database } from '../../projections/db/schema.js';
 import type { RowError } from '../../domain/contacts/import/row.js';
 import { importDb, listRowErrors } from './jobs.js';
 import { fileSource, runImport, type ImportProgress, type ImportSummary } from './runner.js';
+import { parseCommandLine, UsageError } from '../../api/cli/usage.js';
 
 /** Row errors printed with the summary. */
 const SHOWN_ERRORS = 20;
@@ -63,32 +63,23 @@ export interface ImportCommand {
   readonly json: boolean;
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Parses the command line without touching files or the database. */
 export function parseImportArgs(argv: readonly string[]): ImportCommand | { readonly kind: 'help' } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        workspace: { type: 'string' },
-        mapping: { type: 'string' },
-        delimiter: { type: 'string' },
-        job: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandLine({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      workspace: { type: 'string' },
+      mapping: { type: 'string' },
+      delimiter: { type: 'string' },
+      job: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the CSV file' : `one CSV file at a time, got ${positionals.length}`);

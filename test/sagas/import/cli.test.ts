@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, findWorkspace } from '../../../src/api/iam/workspaces.js';
-import { parseImportArgs, runImportCli, UsageError, type ImportCliDeps, type ProgressView } from '../../../src/sagas/import/cliRun.js';
+import { UsageError } from '../../../src/api/cli/usage.js';
+import { parseImportArgs, runImportCli, type ImportCliDeps, type ProgressView } from '../../../src/sagas/import/cliRun.js';
 import { useImportTestEnv, type ImportTestEnv } from './support.js';
 
 let env: ImportTestEnv;
