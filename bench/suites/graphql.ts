@@ -9,17 +9,15 @@ import { createWorkspace } from '../../src/api/iam/workspaces.js';
 import { dispatchCommand } from '../../src/api/commands/catalog.js';
 import { contactsCommands } from '../../src/api/commands/contacts.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
-import { Relay } from '../../src/eventstore/relay/relay.js';
 import { loadConfig } from '../../src/infra/config.js';
 import { silentLogger } from '../../src/infra/logger.js';
 import { createKysely, createPool } from '../../src/infra/postgres.js';
 import { contactsProjections } from '../../src/projections/contacts/index.js';
 import { migrateReadModels } from '../../src/projections/db/migrate.js';
 import type { Database } from '../../src/projections/db/schema.js';
-import { ProjectionRunner } from '../../src/projections/runner/projectionRunner.js';
 import { readProjectionCheckpoint } from '../../src/projections/runner/queries.js';
-import { eventStreamName } from '../../src/infra/jetstream.js';
 import { latencyPercentiles, round } from '../support/measure.js';
+import { startBenchPipeline } from '../support/pipeline.js';
 import { formatInteger, formatMs } from '../support/report.js';
 import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
 
@@ -121,18 +119,8 @@ async function statsQuery(context: BenchContext, size: (typeof SIZES)['full' | '
 }
 
 async function commandLatency(context: BenchContext, size: (typeof SIZES)['full' | 'quick']) {
-  const database = await context.createDatabase('graphql_latency');
-  const pool = createPool({ connectionString: database.url, max: 30 });
-  const db = createKysely<Database>(pool);
-  const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-  const prefix = `bench${randomUUID().slice(0, 6)}`;
-  const store = createPostgresEventStore({ pool, idlePollMs: 100 });
-  await migrateEventStore(pool);
-  await migrateReadModels(db);
-  const relay = new Relay({ store, db, pool, nats, prefix, logger: silentLogger, checkpointEveryMs: 10 });
-  const runner = new ProjectionRunner({ projection: contactsProjections[0]!, db, pool, nats, prefix, store, logger: silentLogger });
-  relay.start();
-  runner.start();
+  const pipeline = await startBenchPipeline(context, { database: 'graphql_latency', projection: contactsProjections[0]!, poolMax: 30, relayCheckpointEveryMs: 10 });
+  const { db, store, runner } = pipeline;
   const workspace = await createWorkspace(db, { name: 'bench', createdBy: 'bench' });
   const principal = { workspaceId: workspace.id, apiKeyId: 'bench', role: 'service' as const, actor: 'apikey:bench' };
   const create = contactsCommands.find((c) => c.name === 'CreateContact')!;
@@ -173,12 +161,7 @@ async function commandLatency(context: BenchContext, size: (typeof SIZES)['full'
     return { commands: total, targetRate: size.rate, achievedRate, latencyMs: latencyPercentiles(samples) };
   } finally {
     stop = true;
-    await runner.stop();
-    await relay.stop();
-    await (await import('@nats-io/jetstream')).jetstreamManager(nats).then((jsm) => jsm.streams.delete(eventStreamName(prefix))).catch(() => {});
-    await nats.close();
-    await store.close();
-    await db.destroy();
+    await pipeline.close();
   }
 }
 

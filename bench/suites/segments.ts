@@ -1,23 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { contactDecider } from '../../src/domain/contacts/decide.js';
 import { contactIdFor } from '../../src/domain/contacts/identity.js';
 import { segmentDecider } from '../../src/domain/segments/decide.js';
 import type { Rule } from '../../src/domain/segments/rules.js';
 import { handleCommand } from '../../src/eventstore/commandHandler.js';
-import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
-import { Relay } from '../../src/eventstore/relay/relay.js';
-import { eventStreamName } from '../../src/infra/jetstream.js';
-import { silentLogger } from '../../src/infra/logger.js';
 import { createKysely, createPool } from '../../src/infra/postgres.js';
 import { migrateReadModels } from '../../src/projections/db/migrate.js';
 import type { Database } from '../../src/projections/db/schema.js';
-import { ProjectionRunner } from '../../src/projections/runner/projectionRunner.js';
 import { waitForProjection } from '../../src/projections/runner/queries.js';
 import { evaluateSegmentFully } from '../../src/projections/segments/fullEvaluation.js';
 import { segmentsProjections } from '../../src/projections/segments/index.js';
 import { latencyPercentiles, round } from '../support/measure.js';
+import { startBenchPipeline } from '../support/pipeline.js';
 import { formatInteger, formatMs } from '../support/report.js';
 import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
 
@@ -86,19 +81,9 @@ async function fullEvaluation(context: BenchContext, contacts: number) {
 }
 
 async function incrementalLatency(context: BenchContext, changes: number) {
-  const database = await context.createDatabase('segments_incremental');
-  const pool = createPool({ connectionString: database.url, max: 10 });
-  const db = createKysely<Database>(pool);
-  const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-  const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const store = createPostgresEventStore({ pool, idlePollMs: 100 });
-  const relay = new Relay({ store, db, pool, nats, prefix, logger: silentLogger, checkpointEveryMs: 20 });
-  const runner = new ProjectionRunner({ projection: segmentsProjections[0]!, db, pool, nats, prefix, store, logger: silentLogger });
+  const pipeline = await startBenchPipeline(context, { database: 'segments_incremental', projection: segmentsProjections[0]!, poolMax: 10, relayCheckpointEveryMs: 20 });
+  const { db, store, runner } = pipeline;
   try {
-    await migrateEventStore(pool);
-    await migrateReadModels(db);
-    relay.start();
-    runner.start();
     const workspaceId = randomUUID();
     const ctx = () => ({ commandId: randomUUID(), correlationId: randomUUID(), causationId: null, actor: 'bench', workspaceId });
     const at = () => new Date().toISOString();
@@ -127,12 +112,7 @@ async function incrementalLatency(context: BenchContext, changes: number) {
     }
     return latencyPercentiles(samples);
   } finally {
-    await runner.stop();
-    await relay.stop();
-    await (await import('@nats-io/jetstream')).jetstreamManager(nats).then((jsm) => jsm.streams.delete(eventStreamName(prefix))).catch(() => {});
-    await nats.close();
-    await store.close();
-    await db.destroy();
+    await pipeline.close();
   }
 }
 
