@@ -109,7 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     nodeEnv,
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
-    embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 25432, 1, 65535),
     roles: roles as Role[],
     rateLimits: rateLimitsOf(env),
     trustProxy: trustProxyOf(optional(env, 'TRUST_PROXY')),

@@ -45,7 +45,7 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv, w
   const config = loadConfig({
     ...env,
     DATA_DIR: env.DATA_DIR ?? tempDir,
-    EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT ?? '54359',
+    EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT ?? '25459',
     SMTP_URL: sink.url,
     PORT: env.PORT ?? '0',
     NATS_PREFIX: env.NATS_PREFIX ?? `demo-${randomBytes(3).toString('hex')}`,
