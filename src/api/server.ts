@@ -41,7 +41,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(errorsPlugin);
   await app.register(correlationPlugin);
-  await app.register(authPlugin, { db: deps.db });
+  await app.register(authPlugin, { db: deps.db, authFailuresPerMinute: deps.config.rateLimits.authFailuresPerMinute });
   await app.register(rateLimitPlugin, { limits: deps.config.rateLimits });
   await app.register(trackingPlugin, { deps });
   await app.register(bouncesPlugin, { deps });

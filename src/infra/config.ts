@@ -54,6 +54,8 @@ export interface RateLimits {
   readonly apiPerMinute: number | null;
   readonly webhookPerMinute: number | null;
   readonly trackingPerMinute: number | null;
+  /** Failed authentications per client IP a minute, after which the client is refused until the minute ends. */
+  readonly authFailuresPerMinute: number | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -148,6 +150,7 @@ function rateLimitsOf(env: Env): RateLimits {
     apiPerMinute: perMinute('RATE_LIMIT_API_PER_MINUTE', 1_200),
     webhookPerMinute: perMinute('RATE_LIMIT_WEBHOOK_PER_MINUTE', 600),
     trackingPerMinute: perMinute('RATE_LIMIT_TRACKING_PER_MINUTE', 6_000),
+    authFailuresPerMinute: perMinute('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
   };
 }
 

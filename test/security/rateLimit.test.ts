@@ -96,14 +96,14 @@ describe('behind a reverse proxy', () => {
 
 describe('configuration', () => {
   it('RATE_LIMIT=off and a limit of 0 turn limits off', async () => {
-    expect(limited({ RATE_LIMIT: 'off' }).rateLimits).toEqual({ apiPerMinute: null, webhookPerMinute: null, trackingPerMinute: null });
+    expect(limited({ RATE_LIMIT: 'off' }).rateLimits).toEqual({ apiPerMinute: null, webhookPerMinute: null, trackingPerMinute: null, authFailuresPerMinute: null });
     expect(limited({ RATE_LIMIT_TRACKING_PER_MINUTE: '0' }).rateLimits.trackingPerMinute).toBeNull();
     const app = await appWith({ RATE_LIMIT: 'off', RATE_LIMIT_API_PER_MINUTE: '1' });
     for (let i = 0; i < 3; i++) expect((await gql(app, ws.keys.marketer.key, ME)).statusCode).toBe(200);
   });
 
   it('has defaults and refuses nonsense naming the variable', () => {
-    expect(limited({}).rateLimits).toEqual({ apiPerMinute: 1_200, webhookPerMinute: 600, trackingPerMinute: 6_000 });
+    expect(limited({}).rateLimits).toEqual({ apiPerMinute: 1_200, webhookPerMinute: 600, trackingPerMinute: 6_000, authFailuresPerMinute: 60 });
     expect(() => limited({ RATE_LIMIT_API_PER_MINUTE: 'lots' })).toThrow(ConfigError);
     expect(() => limited({ RATE_LIMIT_API_PER_MINUTE: 'lots' })).toThrow(/RATE_LIMIT_API_PER_MINUTE/);
     expect(() => limited({ RATE_LIMIT: 'maybe' })).toThrow(/RATE_LIMIT /);

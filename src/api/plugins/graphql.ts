@@ -71,13 +71,18 @@ export const graphqlPlugin = fp<{ deps: ServerDeps }>(
       subscription: {
         pubsub: new NatsPubSub(deps.nats),
         context: (_socket, request): GraphQLContext => ({ principal: request.principal, correlationId: request.correlationId, logger: request.log, deps }),
-        // `{ "authorization": "Bearer <key>" }` in connection_init; a bad key closes the connection.
-        onConnect: async ({ payload }) => {
+        // `{ "authorization": "Bearer <key>" }` in connection_init; a bad key closes the connection and counts as a
+        // failed authentication of the client's IP. mercurius calls onConnect as a method of the connection, whose
+        // context holds the upgrade request (test/security/authFailures.test.ts pins this down).
+        onConnect: async function (this: { context?: { request?: { ip?: string } } }, { payload }) {
           const header = (payload as { authorization?: unknown; Authorization?: unknown } | null)?.authorization ?? (payload as { Authorization?: unknown } | null)?.Authorization;
           if (header === undefined) return true;
           const key = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
           const principal = key === undefined ? null : await authenticate(deps.db, key);
-          return principal === null ? false : { principal };
+          if (principal !== null) return { principal };
+          const ip = this.context?.request?.ip;
+          if (ip !== undefined) app.authFailures?.recordFailure(ip);
+          return false;
         },
       },
     });
