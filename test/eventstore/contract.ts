@@ -295,6 +295,77 @@ export function eventStoreContract(name: string, createHarness: () => Promise<Co
         }
       });
 
+      it('mixes new and existing streams: each continues from its own revision', async () => {
+        const [existing, fresh, other] = [uniqueStream('bulk'), uniqueStream('bulk'), uniqueStream('bulk')];
+        await store.append(existing, [newEvent('E0'), newEvent('E1')], { expectedRevision: 'no_stream' });
+        await store.append(other, [newEvent('O0')], { expectedRevision: 'no_stream' });
+        const results = await store.appendMany([
+          { streamId: fresh, events: [newEvent('F0'), newEvent('F1'), newEvent('F2')], expectedRevision: 'no_stream' },
+          { streamId: existing, events: [newEvent('E2')], expectedRevision: 1 },
+          { streamId: other, events: [newEvent('O1'), newEvent('O2')], expectedRevision: 'stream_exists' },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([2, 2, 2]);
+        const streams = await store.readStreams([existing, fresh, other]);
+        expect(streams.get(fresh)!.map((e) => [e.type, e.revision])).toEqual([['F0', 0], ['F1', 1], ['F2', 2]]);
+        expect(streams.get(existing)!.map((e) => [e.type, e.revision])).toEqual([['E0', 0], ['E1', 1], ['E2', 2]]);
+        expect(streams.get(other)!.map((e) => [e.type, e.revision])).toEqual([['O0', 0], ['O1', 1], ['O2', 2]]);
+        expect((await store.readStream(fresh)).status).toBe('found');
+      });
+
+      it('one stale stream among new and existing ones: the error names it; PostgreSQL writes nothing, new streams included', async () => {
+        const [newA, existingOk, stale, newB] = [uniqueStream('bulk'), uniqueStream('bulk'), uniqueStream('bulk'), uniqueStream('bulk')];
+        await store.append(existingOk, [newEvent('K0')], { expectedRevision: 'no_stream' });
+        await store.append(stale, [newEvent('S0'), newEvent('S1')], { expectedRevision: 'no_stream' });
+        const head = await store.headPosition();
+        const error = await store
+          .appendMany([
+            { streamId: newA, events: [newEvent('A0')], expectedRevision: 'no_stream' },
+            { streamId: existingOk, events: [newEvent('K1')], expectedRevision: 0 },
+            { streamId: stale, events: [newEvent('S2')], expectedRevision: 0 },
+            { streamId: newB, events: [newEvent('B0')], expectedRevision: 'any' },
+          ])
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'WRONG_EXPECTED_REVISION', retryable: true });
+        if (store.kind === 'postgres') {
+          expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(error).toMatchObject({ streamId: stale, expected: 0, actual: 1 });
+          expect(await store.headPosition()).toBe(head);
+          for (const streamId of [newA, newB]) expect((await store.readStream(streamId)).status).toBe('not_found');
+          const kept = await store.readStreams([existingOk, stale]);
+          expect(kept.get(existingOk)!.map((e) => e.type)).toEqual(['K0']);
+          expect(kept.get(stale)!.map((e) => e.type)).toEqual(['S0', 'S1']);
+          // Nothing was half-created: the same new streams are still new for the next call.
+          const retried = await store.appendMany([
+            { streamId: newA, events: [newEvent('A0')], expectedRevision: 'no_stream' },
+            { streamId: stale, events: [newEvent('S2')], expectedRevision: 1 },
+          ]);
+          expect(retried.map((r) => r.nextExpectedRevision)).toEqual([0, 2]);
+        } else {
+          expect(error).toBeInstanceOf(AppendManyError);
+          expect(error).toMatchObject({ completed: 2, failedStreamId: stale });
+        }
+      });
+
+      it('an exact revision or stream_exists on a stream that does not exist is a conflict with actual no_stream', async () => {
+        for (const expectedRevision of [0, 'stream_exists'] as const) {
+          const [fresh, missing] = [uniqueStream('bulk'), uniqueStream('bulk')];
+          const error = await store
+            .appendMany([
+              { streamId: fresh, events: [newEvent('F0')], expectedRevision: 'no_stream' },
+              { streamId: missing, events: [newEvent('M0')], expectedRevision },
+            ])
+            .catch((e: unknown) => e);
+          expect(error).toMatchObject({ code: 'WRONG_EXPECTED_REVISION' });
+          if (store.kind === 'postgres') {
+            expect(error).toMatchObject({ streamId: missing, actual: 'no_stream' });
+            expect((await store.readStream(fresh)).status).toBe('not_found');
+          } else {
+            expect(error).toMatchObject({ failedStreamId: missing });
+          }
+          expect((await store.readStream(missing)).status).toBe('not_found');
+        }
+      });
+
       it('rejects bad input in any part before writing anything', async () => {
         const a = uniqueStream('bulk');
         const huge = newEvent('Huge', { blob: 'x'.repeat(1024 * 1024) });

@@ -138,4 +138,32 @@ describe('PostgreSQL appendMany under concurrency', () => {
     const read = await store.readStreams(streams);
     for (const streamId of streams) expect(read.get(streamId)!.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
+
+  it('batches that create and extend the same streams concurrently, with single appends in between, all land: dense log, gap-free revisions', async () => {
+    const start = (await store.headPosition()) ?? 0n;
+    const existing = Array.from({ length: 4 }, () => `bulk-${randomUUID()}`);
+    for (const streamId of existing) await store.append(streamId, [newEvent('Seed')], { expectedRevision: 'no_stream' });
+    // New streams that several batches race to create (one creates, the others find it existing and lock it).
+    const fresh = Array.from({ length: 8 }, () => `bulk-${randomUUID()}`);
+    const batch = (i: number) => {
+      const mine = [...existing.filter((_, k) => (k + i) % 2 === 0), ...fresh.filter((_, k) => (k + i) % 3 !== 0)];
+      return (i % 2 === 0 ? mine : mine.reverse()).map((streamId) => ({ streamId, events: [newEvent('Bulk'), newEvent('Bulk')], expectedRevision: 'any' as const }));
+    };
+    const batches = Array.from({ length: 16 }, (_, i) => batch(i));
+    const singles = fresh.slice(0, 4).map((streamId) => ({ streamId, events: [newEvent('Single')], expectedRevision: 'any' as const }));
+    const outcomes = await Promise.allSettled([
+      ...batches.map((b) => store.appendMany(b)),
+      ...singles.map((s) => store.append(s.streamId, s.events, { expectedRevision: 'any' })),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const written = batches.reduce((n, b) => n + 2 * b.length, 0) + singles.length;
+    const log = await store.readAll({ after: start, maxCount: 10_000 });
+    expect(log.length).toBe(existing.length + written);
+    expect(log.map((e) => e.position)).toEqual(log.map((_, i) => start + BigInt(i + 1)));
+    const read = await store.readStreams([...existing, ...fresh]);
+    for (const [streamId, events] of read) {
+      const expected = (existing.includes(streamId) ? 1 : 0) + 2 * batches.filter((b) => b.some((a) => a.streamId === streamId)).length + singles.filter((s) => s.streamId === streamId).length;
+      expect(events.map((e) => e.revision)).toEqual(Array.from({ length: expected }, (_, i) => i));
+    }
+  });
 });

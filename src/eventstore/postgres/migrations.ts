@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { setBasedAppendManyFunction } from './setBasedAppendMany.js';
 
 /**
  * The PostgreSQL event store's schema.
@@ -190,8 +191,17 @@ const appendMany: Migration = {
   },
 };
 
+const setBasedAppendMany: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql.raw(setBasedAppendManyFunction(ES_APPEND_LOCK)).execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql.raw(appendManyFunction.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION')).execute(db);
+  },
+};
 
 export const eventStoreMigrations: Record<string, Migration> = {
   '001_event_store': createTables,
   '002_append_many': appendMany,
+  '003_set_based_append_many': setBasedAppendMany,
 };

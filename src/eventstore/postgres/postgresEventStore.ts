@@ -211,7 +211,7 @@ class PostgresEventStore implements EventStore {
   }
 }
 
-/** Already-serialized JSON documents as one JSON array (see migration 003). */
+/** Already-serialized JSON documents as one JSON array (see es_append in migrations.ts). */
 const jsonArray = (documents: readonly string[]): string => `[${documents.join(',')}]`;
 
 function toRecorded(row: EventRow): RecordedEvent {
