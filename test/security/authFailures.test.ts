@@ -54,7 +54,8 @@ describe('failed authentications per client IP', () => {
   });
 
   it('is off with 0 or RATE_LIMIT=off', async () => {
-    for (const extra of [{ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0' }, { RATE_LIMIT: 'off' }]) {
+    const off: Record<string, string>[] = [{ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0' }, { RATE_LIMIT: 'off' }];
+    for (const extra of off) {
       const app = await appWith(extra);
       for (let i = 0; i < 5; i++) expect((await from(app, '10.0.2.1', `Bearer ${FORGED}`)).statusCode).toBe(401);
       expect((await from(app, '10.0.2.1', `Bearer ${ws.keys.admin.key}`)).statusCode).toBe(200);
