@@ -4,7 +4,7 @@ import { findCampaign } from '../../projections/campaigns/queries.js';
 import { CAMPAIGN_STATS_PROJECTION } from '../../projections/campaigns/stats.js';
 import { changesSubject, type ChangeNotice } from '../../projections/runner/changes.js';
 import { campaignNode } from './campaigns.js';
-import { forgetRequestLoaders } from './templates.js';
+import { forgetRequestLoaders } from './requestLoader.js';
 import { requirePermission, type GraphQLSlice, type SubscriptionContext } from './context.js';
 
 /** During a launch the stats change with every recipient: one push per window at most. */

@@ -10,7 +10,8 @@ import { receipt, runCommand } from './commands.js';
 import { awaitReadModel } from './consistency.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from './connection.js';
 import { requirePermission, type GraphQLContext, type GraphQLSlice } from './context.js';
-import { loadTemplate, RequestLoader, requestLoader, templateNode } from './templates.js';
+import { RequestLoader, requestLoader } from './requestLoader.js';
+import { loadTemplate, templateNode } from './templates.js';
 
 const COUNTER_FIELDS = /* GraphQL */ `
     audienceSize: Int! sent: Int! delivered: Int! opened: Int! uniqueOpens: Int! clicked: Int! uniqueClicks: Int!

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphQLContext } from '../../../src/api/graphql/context.js';
-import { RequestLoader, requestLoader } from '../../../src/api/graphql/templates.js';
+import { RequestLoader, requestLoader } from '../../../src/api/graphql/requestLoader.js';
 
 describe('request-scoped loader (N+1)', () => {
   it('loads issued in one round of resolvers become one batch; repeated keys share one load', async () => {
