@@ -3,6 +3,7 @@ import { CONTACT_EVENT_TYPES, type AttributeValue, type ContactEvent } from '../
 import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
+import { applyContactEvents } from './batch.js';
 
 export const CONTACTS_PROJECTION = 'contacts';
 
@@ -15,6 +16,10 @@ type ContactUpdate = UpdateObject<Database, 'contacts'>;
  * Idempotent by construction: every event first updates its contact's row guarded by `last_position < position`
  * and writes the other tables only when that row moved, so re-applying an event (a replay over existing rows)
  * changes nothing. Writes are set-based (jsonb `||`/`-`, array functions, upserts): no read-modify-write.
+ *
+ * `applyMany` (batch.ts, fold.ts) does the same for a whole batch in a few statements: it folds the batch's
+ * contacts in memory, mirroring every statement below, and writes their final rows. A change here must be made
+ * in fold.ts too; test/projections/contacts/applyMany.test.ts compares the two on a mixed log.
  */
 export const contactsProjection: Projection = {
   name: CONTACTS_PROJECTION,
@@ -118,6 +123,7 @@ export const contactsProjection: Projection = {
         return;
     }
   },
+  applyMany: applyContactEvents,
 };
 
 interface AbsorbContext {
