@@ -15,11 +15,10 @@ import { createKysely, createPool } from '../../src/infra/postgres.js';
 import { contactsProjections } from '../../src/projections/contacts/index.js';
 import { migrateReadModels } from '../../src/projections/db/migrate.js';
 import type { Database } from '../../src/projections/db/schema.js';
-import { readProjectionCheckpoint } from '../../src/projections/runner/queries.js';
 import { latencyPercentiles, round } from '../support/measure.js';
 import { startBenchPipeline } from '../support/pipeline.js';
 import { formatInteger, formatMs } from '../support/report.js';
-import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
+import type { Benchmark, BenchContext, LatencyMs, SuiteReport } from '../support/types.js';
 
 /**
  * (1) The campaign-stats GraphQL query of the real API (auth, correlation, error mapping, request-scoped
@@ -28,7 +27,10 @@ import type { Benchmark, BenchContext, SuiteReport } from '../support/types.js';
  * fixed rate through the command catalog, each timed until the contacts projection's checkpoint covers it.
  */
 
-const SIZES = { full: { seconds: 5, rounds: 2, rate: 1_000, commandSeconds: 10 }, quick: { seconds: 2, rounds: 1, rate: 500, commandSeconds: 3 } } as const;
+const SIZES = {
+  full: { seconds: 5, rounds: 2, rate: 1_000, commandSeconds: 10, sweepRates: [200, 400, 600, 800], sweepSeconds: 5 },
+  quick: { seconds: 2, rounds: 1, rate: 500, commandSeconds: 3, sweepRates: [200, 400], sweepSeconds: 2 },
+} as const;
 const CONCURRENCY = 16;
 const STATS_TARGET = 0.7;
 const LATENCY_P99_TARGET_MS = 100;
@@ -118,49 +120,90 @@ async function statsQuery(context: BenchContext, size: (typeof SIZES)['full' | '
   }
 }
 
+interface RateRun {
+  readonly commands: number;
+  readonly targetRate: number;
+  readonly achievedRate: number;
+  readonly latencyMs: LatencyMs;
+}
+
+const latencyMet = (run: RateRun) => run.latencyMs.p99 <= LATENCY_P99_TARGET_MS && run.achievedRate >= run.targetRate * 0.95;
+
 async function commandLatency(context: BenchContext, size: (typeof SIZES)['full' | 'quick']) {
-  const pipeline = await startBenchPipeline(context, { database: 'graphql_latency', projection: contactsProjections[0]!, poolMax: 30, relayCheckpointEveryMs: 10 });
+  // The relay's checkpoint is crash-recovery bookkeeping, off the latency path (projectors read JetStream): the
+  // production default (100 ms), not a commit every 10 ms competing with the commands for the two cores.
+  const pipeline = await startBenchPipeline(context, { database: 'graphql_latency', projection: contactsProjections[0]!, poolMax: 30, relayCheckpointEveryMs: 100 });
   const { db, store, runner } = pipeline;
   const workspace = await createWorkspace(db, { name: 'bench', createdBy: 'bench' });
   const principal = { workspaceId: workspace.id, apiKeyId: 'bench', role: 'service' as const, actor: 'apikey:bench' };
   const create = contactsCommands.find((c) => c.name === 'CreateContact')!;
   const deps = { eventStore: store, db, logger: silentLogger, now: () => new Date() };
-  const total = size.rate * size.commandSeconds;
-  const pending: { position: bigint; start: number }[] = [];
-  const samples: number[] = [];
-  let stop = false;
-  const watcher = (async () => {
-    while (!stop || pending.length > 0) {
-      const checkpoint = (await readProjectionCheckpoint(db, runner.name)) ?? 0n;
-      const now = performance.now();
-      while (pending.length > 0 && pending[0]!.position <= checkpoint) samples.push(now - pending.shift()!.start);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  try {
-    context.progress(`${formatInteger(total)} CreateContact commands at ${size.rate}/s, each timed until the contacts read model has it`);
+  let emails = 0;
+
+  /** `rate` commands/s for `seconds`, each a new contact, each timed until the read model has it. */
+  const runAt = async (rate: number, seconds: number): Promise<RateRun> => {
+    const total = Math.round(rate * seconds);
+    const pending: { position: bigint; start: number }[] = [];
+    const samples: number[] = [];
+    let failure: unknown = null;
+    let stop = false;
+    // The runner's checkpoint as it sets it right after the batch's transaction (with that checkpoint) committed:
+    // reading it from the database every 2 ms, as before, added ~500 statements/s of measuring load.
+    const watcher = (async () => {
+      while (!stop || pending.length > 0) {
+        const checkpoint = runner.status.checkpoint ?? 0n;
+        const now = performance.now();
+        while (pending.length > 0 && pending[0]!.position <= checkpoint) samples.push(now - pending.shift()!.start);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
     const began = performance.now();
     const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = began + (i * 1000) / size.rate;
+    for (let i = 0; i < total && failure === null; i++) {
+      const due = began + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const start = performance.now();
+      const input = { email: `user${emails++}@example.com`, attributes: { plan: { type: 'string', value: 'pro' } }, tags: ['bench'] };
       inFlight.push(
-        dispatchCommand(deps, create, { email: `user${i}@example.com`, attributes: { plan: { type: 'string', value: 'pro' } }, tags: ['bench'] }, { principal, correlationId: randomUUID() }).then((outcome) => {
-          const entry = { position: outcome.position!, start };
-          const at = pending.findIndex((p) => p.position > entry.position);
-          pending.splice(at === -1 ? pending.length : at, 0, entry);
-        }),
+        dispatchCommand(deps, create, input, { principal, correlationId: randomUUID() }).then(
+          (outcome) => {
+            const entry = { position: outcome.position!, start };
+            const at = pending.findIndex((p) => p.position > entry.position);
+            pending.splice(at === -1 ? pending.length : at, 0, entry);
+          },
+          (error: unknown) => void (failure ??= error),
+        ),
       );
     }
     await Promise.all(inFlight);
     const achievedRate = total / ((performance.now() - began) / 1000);
     stop = true;
+    if (failure !== null) pending.length = 0;
     await watcher;
-    return { commands: total, targetRate: size.rate, achievedRate, latencyMs: latencyPercentiles(samples) };
+    if (failure !== null) throw failure;
+    return { commands: total, targetRate: rate, achievedRate, latencyMs: latencyPercentiles(samples) };
+  };
+
+  try {
+    // Warm-up (JIT, pool connections, and the workspace's attribute schema in the read model, as in a workspace in use).
+    context.progress('warm-up: 1 s at 100 commands/s');
+    await runAt(100, 1);
+    context.progress(`${formatInteger(size.rate * size.commandSeconds)} CreateContact commands at ${size.rate}/s, each timed until the contacts read model has it`);
+    const target = await runAt(size.rate, size.commandSeconds);
+    // Where the target is out of reach: the highest of these rates at which p99 ≤ 100 ms still holds.
+    const sweep: RateRun[] = [];
+    if (!latencyMet(target)) {
+      for (const rate of size.sweepRates) {
+        context.progress(`ceiling: ${rate} commands/s for ${size.sweepSeconds} s`);
+        const run = await runAt(rate, size.sweepSeconds);
+        sweep.push(run);
+        if (!latencyMet(run)) break;
+      }
+    }
+    const ceiling = latencyMet(target) ? target.targetRate : Math.max(0, ...sweep.filter(latencyMet).map((r) => r.targetRate));
+    return { ...target, sweep, ceiling };
   } finally {
-    stop = true;
     await pipeline.close();
   }
 }
@@ -173,23 +216,27 @@ export const benchmark: Benchmark = {
     const stats = await statsQuery(context, size);
     const latency = await commandLatency(context, size);
     const statsMet = stats.ratio >= STATS_TARGET;
-    const latencyMet = latency.latencyMs.p99 <= LATENCY_P99_TARGET_MS && latency.achievedRate >= latency.targetRate * 0.95;
+    const targetMet = latencyMet(latency);
+    const { sweep, ceiling, ...atTarget } = latency;
+    const sweepText = sweep.map((r) => `${r.targetRate}/s: p99 ${formatMs(r.latencyMs.p99)} ms${r.achievedRate < r.targetRate * 0.95 ? ` (achieved ${r.achievedRate.toFixed(0)}/s)` : ''}`).join('; ');
     return {
-      body: { campaignStats: { ...stats, ratio: round(stats.ratio, 3) }, commandToReadModel: { ...latency, achievedRate: round(latency.achievedRate, 1) } },
+      body: { campaignStats: { ...stats, ratio: round(stats.ratio, 3) }, commandToReadModel: { ...atTarget, achievedRate: round(latency.achievedRate, 1) }, ceiling: { ratePerSecond: ceiling, runs: sweep.map((r) => ({ ...r, achievedRate: round(r.achievedRate, 1) })) } },
       table: {
         headers: ['workload', 'result', 'baseline', 'ratio', 'target', 'met'],
         rows: [
           ['campaign stats query (req/s)', formatInteger(stats.ours), `${formatInteger(stats.bare)} bare mercurius`, `${(stats.ratio * 100).toFixed(1)}%`, `≥ ${STATS_TARGET * 100}%`, statsMet ? 'yes' : 'no'],
-          [`command → read model at ${latency.targetRate}/s (achieved ${latency.achievedRate.toFixed(0)}/s)`, `p50 ${formatMs(latency.latencyMs.p50)} / p95 ${formatMs(latency.latencyMs.p95)} / p99 ${formatMs(latency.latencyMs.p99)} ms`, '', '', `p99 ≤ ${LATENCY_P99_TARGET_MS} ms`, latencyMet ? 'yes' : 'no'],
+          [`command → read model at ${latency.targetRate}/s (achieved ${latency.achievedRate.toFixed(0)}/s)`, `p50 ${formatMs(latency.latencyMs.p50)} / p95 ${formatMs(latency.latencyMs.p95)} / p99 ${formatMs(latency.latencyMs.p99)} ms`, '', '', `p99 ≤ ${LATENCY_P99_TARGET_MS} ms`, targetMet ? 'yes' : 'no'],
+          ...(sweep.length === 0 ? [] : [[`highest rate with p99 ≤ ${LATENCY_P99_TARGET_MS} ms`, `${ceiling}/s`, sweepText, '', '', '']]),
         ],
       },
       figures: [
         { name: 'campaign-stats query', value: Math.round(stats.ours), unit: 'req/s', baseline: { name: 'bare mercurius, same query and tables', value: Math.round(stats.bare) }, ratio: round(stats.ratio, 3), target: `≥ ${STATS_TARGET * 100}% of bare mercurius`, met: statsMet },
-        { name: `command → read model p99 at ${latency.targetRate} commands/s (achieved ${Math.round(latency.achievedRate)}/s)`, value: latency.latencyMs.p99, unit: 'ms', target: `≤ ${LATENCY_P99_TARGET_MS} ms`, met: latencyMet },
+        { name: `command → read model p99 at ${latency.targetRate} commands/s (achieved ${Math.round(latency.achievedRate)}/s)`, value: latency.latencyMs.p99, unit: 'ms', target: `≤ ${LATENCY_P99_TARGET_MS} ms`, met: targetMet },
+        ...(sweep.length === 0 ? [] : [{ name: `command → read model: highest rate with p99 ≤ ${LATENCY_P99_TARGET_MS} ms (steps ${sweep.map((r) => r.targetRate).join(', ')}/s)`, value: ceiling, unit: 'commands/s' }]),
       ],
       targets: [
         { description: `campaign stats ≥ ${STATS_TARGET * 100}% of bare mercurius`, met: statsMet },
-        { description: `command → read model p99 ≤ ${LATENCY_P99_TARGET_MS} ms at ${latency.targetRate}/s`, met: latencyMet },
+        { description: `command → read model p99 ≤ ${LATENCY_P99_TARGET_MS} ms at ${latency.targetRate}/s`, met: targetMet },
       ],
     };
   },

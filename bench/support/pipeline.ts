@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
+import { withGroupCommit } from '../../src/eventstore/groupCommit.js';
 import type { EventStore } from '../../src/eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
 import { Relay } from '../../src/eventstore/relay/relay.js';
@@ -39,7 +40,8 @@ export async function startBenchPipeline(context: BenchContext, options: BenchPi
   const db = createKysely<Database>(pool);
   const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const store = createPostgresEventStore({ pool, idlePollMs: 100 });
+  // Group commit as openEventStore composes it (personal-data sealing is left out, as before).
+  const store = withGroupCommit(createPostgresEventStore({ pool, idlePollMs: 100 }));
   const relay = new Relay({ store, db, pool, nats, prefix, logger: silentLogger, checkpointEveryMs: options.relayCheckpointEveryMs });
   const runner = new ProjectionRunner({ projection: options.projection, db, pool, nats, prefix, store, logger: silentLogger });
   const close = async () => {

@@ -15,9 +15,9 @@ import {
 import { ValidationError as DomainValidationError } from '../../domain/shared/errors.js';
 import { handleCommand } from '../../eventstore/commandHandler.js';
 import type { EventStore } from '../../eventstore/port.js';
-import { attributeKeyTypes } from '../../projections/contacts/queries.js';
 import type { Database } from '../../projections/db/schema.js';
 import { ValidationError } from '../errors.js';
+import { attributeTypesOf } from './attributeSchema.js';
 import { defineCommand, type CommandDefinition, type CommandDeps, type CommandOutcome, type ExecutionContext } from './catalog.js';
 
 /**
@@ -48,7 +48,7 @@ function contactIdOf(input: Raw): string {
 /** The contact schema: a key keeps the type of its first use in the workspace (contact_attribute_keys). */
 async function assertSchemaTypes(db: Kysely<Database>, workspaceId: string, values: Readonly<Record<string, AttributeValue | null>>, field: string): Promise<void> {
   const given = Object.entries(values).filter((entry): entry is [string, AttributeValue] => entry[1] !== null);
-  const known = await attributeKeyTypes(db, workspaceId, given.map(([key]) => key));
+  const known = await attributeTypesOf(db, workspaceId, given.map(([key]) => key));
   for (const [key, value] of given) {
     const type = known.get(key);
     if (type !== undefined && type !== value.type) {
