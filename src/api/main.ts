@@ -22,6 +22,7 @@ import { ProjectionRunner } from '../projections/runner/projectionRunner.js';
 import { stuckProjectionChecks } from '../projections/runner/stuck.js';
 import { startTracing } from '../infra/tracing.js';
 import type { ReadinessCheck } from './deps.js';
+import { COMMANDS } from './commands/index.js';
 import { NatsCommandServer } from './commands/natsCommandServer.js';
 import { buildServer } from './server.js';
 import { CampaignScheduler } from '../sagas/scheduler/scheduler.js';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
 
     if (config.roles.includes('api')) {
       const app: FastifyInstance = await buildServer({ config, db, eventStore, nats, logger, readinessChecks });
-      const commandServer = new NatsCommandServer(nats, config.natsPrefix, { eventStore, db, logger, now: () => new Date() });
+      const commandServer = new NatsCommandServer(nats, config.natsPrefix, { eventStore, db, logger, now: () => new Date() }, COMMANDS, { perKeyPerMinute: config.rateLimits.apiPerMinute });
       commandServer.start();
       cleanups.push(() => commandServer.stop());
       await app.listen({ port: config.port, host: config.host });

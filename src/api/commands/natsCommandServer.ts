@@ -3,21 +3,29 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { CORRELATION_ATTRIBUTE, SpanKind, withSpan } from '../../infra/spans.js';
 import { ApiError, mapError, unauthenticated } from '../errors.js';
 import { authenticate } from '../iam/authenticate.js';
+import { FixedWindows } from '../iam/fixedWindows.js';
 import { UNSTORABLE_TEXT_MESSAGE, unstorableTextPath } from '../storableText.js';
 import { dispatchCommand, type CommandDefinition, type CommandDeps, type CommandOutcome } from './catalog.js';
 import { COMMANDS } from './index.js';
 
 export const CORRELATION_HEADER = 'Mkt-Correlation-Id';
 
+export interface NatsCommandServerOptions {
+  /** Commands per API key a minute (null: unlimited); over it the reply is RATE_LIMITED. */
+  readonly perKeyPerMinute?: number | null;
+}
+
 /**
  * NATS request/reply for every command: `<prefix>.commands.<CommandName>`, headers `Authorization: Bearer <key>`
  * and optionally `Mkt-Correlation-Id`, body `{ "commandId": "...", "input": { ... } }`. The reply is
  * `{ "ok": true, "result": {...} }` or `{ "ok": false, "error": { code, message, retryable, details } }`,
- * with the same codes as GraphQL. A queue group spreads requests over API instances.
+ * with the same codes as GraphQL. A queue group spreads requests over API instances. The per-key limit
+ * (RATE_LIMIT_API_PER_MINUTE) is counted apart from the key's GraphQL requests, in each instance.
  */
 export class NatsCommandServer {
   private subscription: Subscription | null = null;
   private inFlight = new Set<Promise<void>>();
+  private readonly perKey: FixedWindows | null;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -25,7 +33,10 @@ export class NatsCommandServer {
     private readonly deps: CommandDeps,
     // The catalog holds commands of different input types; each checks its own input in `parse`.
     private readonly commands: readonly CommandDefinition<any>[] = COMMANDS, // eslint-disable-line @typescript-eslint/no-explicit-any
-  ) {}
+    private readonly options: NatsCommandServerOptions = {},
+  ) {
+    this.perKey = options.perKeyPerMinute == null ? null : new FixedWindows(60_000);
+  }
 
   start(): void {
     this.subscription = this.nats.subscribe(`${this.prefix}.commands.*`, {
@@ -63,6 +74,7 @@ export class NatsCommandServer {
       const token = /^Bearer (.+)$/.exec(message.headers?.get('Authorization') ?? '')?.[1];
       const principal = token === undefined ? null : await authenticate(this.deps.db, token);
       if (principal === null) throw unauthenticated('A valid API key is required in the Authorization header (Bearer <key>).');
+      this.countRequest(principal.apiKeyId);
       const body = parseBody(message.data);
       const outcome = await dispatchCommand({ ...this.deps, logger: log }, definition, body.input, { principal, correlationId, commandId: body.commandId });
       message.respond(JSON.stringify({ ok: true, result: toJson(outcome) }));
@@ -71,6 +83,15 @@ export class NatsCommandServer {
       if (mapped.code === 'INTERNAL') log.error({ err: error }, 'command failed');
       message.respond(JSON.stringify({ ok: false, error: mapped }));
     }
+  }
+
+  private countRequest(apiKeyId: string): void {
+    const max = this.options.perKeyPerMinute;
+    if (this.perKey === null || max == null) return;
+    const { count, ttlMs } = this.perKey.hit(apiKeyId);
+    if (count <= max) return;
+    const retryAfterSeconds = Math.ceil(ttlMs / 1_000);
+    throw new ApiError('RATE_LIMITED', `Too many commands: at most ${max} a minute per API key. Retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   }
 }
 

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RateLimits } from '../../infra/config.js';
 import { ApiError } from '../errors.js';
+import { FixedWindows } from '../iam/fixedWindows.js';
 
 const WINDOW_MS = 60_000;
 /** Probes are never limited: a load balancer or Prometheus must always get an answer. */
@@ -18,39 +19,21 @@ function groupOf(url: string): Group | null {
   return 'api';
 }
 
-const MAX_COUNTED_KEYS = 50_000;
-
 /**
- * Fixed one-minute windows in one map for every route, so that a group's routes (GET and POST /graphql, the
+ * One store of fixed one-minute windows for every route, so that a group's routes (GET and POST /graphql, the
  * tracking routes) share one counter per key: the limiter appends the group to the key. The library's default
- * store would count each route apart. Memory is bounded: past MAX_COUNTED_KEYS, expired windows are dropped,
- * then the oldest.
+ * store would count each route apart.
  */
 class SharedWindowStore {
-  private readonly windows = new Map<string, { count: number; startedAt: number }>();
+  private readonly windows = new FixedWindows(WINDOW_MS);
 
   incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow = WINDOW_MS): void {
-    const now = Date.now();
-    let window = this.windows.get(key);
-    if (window === undefined || window.startedAt + timeWindow <= now) {
-      if (window === undefined && this.windows.size >= MAX_COUNTED_KEYS) this.prune(now, timeWindow);
-      window = { count: 0, startedAt: now };
-      this.windows.set(key, window);
-    }
-    window.count++;
-    callback(null, { current: window.count, ttl: window.startedAt + timeWindow - now });
+    const { count, ttlMs } = this.windows.hit(key, timeWindow);
+    callback(null, { current: count, ttl: ttlMs });
   }
 
   child(): SharedWindowStore {
     return this;
-  }
-
-  private prune(now: number, timeWindow: number): void {
-    for (const [key, window] of this.windows) if (window.startedAt + timeWindow <= now) this.windows.delete(key);
-    for (const key of this.windows.keys()) {
-      if (this.windows.size < MAX_COUNTED_KEYS) break;
-      this.windows.delete(key);
-    }
   }
 }
 

@@ -44,11 +44,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function request(name: string, body: unknown, key: string | null, correlationId?: string) {
+async function request(name: string, body: unknown, key: string | null, correlationId?: string, on = prefix) {
   const headers = natsHeaders();
   if (key !== null) headers.set('Authorization', `Bearer ${key}`);
   if (correlationId !== undefined) headers.set('Mkt-Correlation-Id', correlationId);
-  const reply = await env.nats.request(`${prefix}.commands.${name}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5_000, headers });
+  const reply = await env.nats.request(`${on}.commands.${name}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5_000, headers });
   return reply.json<{ ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string; details?: Record<string, unknown> } }>();
 }
 
@@ -76,5 +76,26 @@ describe('NATS command request/reply', () => {
     const noteId = randomUUID();
     expect(await request('WriteNote', { input: { noteId, text: '' } }, ws.keys.admin.key)).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT', details: { field: 'input.text' } } });
     expect((await env.eventStore.readStream(`note-${noteId}`)).status).toBe('not_found');
+  });
+});
+
+describe('NATS command rate limit per API key', () => {
+  it('answers RATE_LIMITED over the limit, writing nothing, while another key goes on', async () => {
+    const limitedPrefix = uniquePrefix('natscmdlimit');
+    const limited = new NatsCommandServer(env.nats, limitedPrefix, { eventStore: env.eventStore, db: env.db, logger: silentLogger, now: () => new Date() }, [WriteNote], { perKeyPerMinute: 3 });
+    limited.start();
+    try {
+      for (let i = 0; i < 3; i++) expect(await request('WriteNote', { input: { noteId: randomUUID(), text: 'ok' } }, ws.keys.marketer.key, undefined, limitedPrefix)).toMatchObject({ ok: true });
+      const noteId = randomUUID();
+      const refused = await request('WriteNote', { input: { noteId, text: 'too many' } }, ws.keys.marketer.key, undefined, limitedPrefix);
+      expect(refused).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', retryable: true } });
+      const retryAfter = Number(refused.error?.details?.retryAfterSeconds);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect((await env.eventStore.readStream(`note-${noteId}`)).status).toBe('not_found');
+      expect(await request('WriteNote', { input: { noteId: randomUUID(), text: 'other key' } }, ws.keys.admin.key, undefined, limitedPrefix)).toMatchObject({ ok: true });
+    } finally {
+      await limited.stop();
+    }
   });
 });
