@@ -51,55 +51,70 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[], opt
     throw new InvalidAppendError(`At most ${MAX_EVENTS_PER_APPEND} events per append`, 'events');
   }
   const seen = new Set<string>();
-  return events.map((event, index) => {
-    const field = `events[${index}]`;
+  const prepared: PreparedEvent[] = new Array(events.length);
+  // A batch of 100 events is validated on every append: field names are only built when something is wrong.
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
     if (typeof event?.type !== 'string' || !TOKEN.test(event.type) || event.type.length > 200) {
-      throw new InvalidAppendError(`${field}.type must be a non-empty token of letters, digits, '_', '-' or ':'`, `${field}.type`);
+      throw new InvalidAppendError(`${eventField(index)}.type must be a non-empty token of letters, digits, '_', '-' or ':'`, `${eventField(index)}.type`);
     }
     if (event.type.startsWith('$')) {
-      throw new InvalidAppendError(`${field}.type may not start with '$' (reserved for system events)`, `${field}.type`);
+      throw new InvalidAppendError(`${eventField(index)}.type may not start with '$' (reserved for system events)`, `${eventField(index)}.type`);
     }
-    const id = event.id ?? randomUUID();
-    if (!UUID.test(id)) throw new InvalidAppendError(`${field}.id must be a uuid`, `${field}.id`);
-    if (seen.has(id.toLowerCase())) throw new InvalidAppendError(`${field}.id is repeated in the append`, `${field}.id`);
-    seen.add(id.toLowerCase());
-    validateMetadata(event.metadata, `${field}.metadata`);
-    const dataJson = toJson(event.data, `${field}.data`);
-    const metadataJson = toJson(event.metadata, `${field}.metadata`);
-    const bytes = Buffer.byteLength(dataJson) + Buffer.byteLength(metadataJson);
-    if (bytes > MAX_EVENT_BYTES) {
-      throw new InvalidAppendError(`${field} is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, `${field}.data`);
+    const id = event.id == null ? randomUUID() : typeof event.id === 'string' ? event.id.toLowerCase() : '';
+    if (!UUID.test(id)) throw new InvalidAppendError(`${eventField(index)}.id must be a uuid`, `${eventField(index)}.id`);
+    if (seen.has(id)) throw new InvalidAppendError(`${eventField(index)}.id is repeated in the append`, `${eventField(index)}.id`);
+    seen.add(id);
+    validateMetadata(event.metadata, index);
+    const dataJson = toJson(event.data, index, 'data');
+    const metadataJson = toJson(event.metadata, index, 'metadata');
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only documents that could be over the limit are measured.
+    if ((dataJson.length + metadataJson.length) * 3 > MAX_EVENT_BYTES) {
+      const bytes = Buffer.byteLength(dataJson) + Buffer.byteLength(metadataJson);
+      if (bytes > MAX_EVENT_BYTES) {
+        throw new InvalidAppendError(`${eventField(index)} is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, `${eventField(index)}.data`);
+      }
     }
-    return { id: id.toLowerCase(), type: event.type, dataJson, metadataJson };
-  });
+    prepared[index] = { id, type: event.type, dataJson, metadataJson };
+  }
+  return prepared;
 }
 
-function validateMetadata(metadata: unknown, field: string): void {
-  if (typeof metadata !== 'object' || metadata === null) throw new InvalidAppendError(`${field} is required`, field);
+const eventField = (index: number): string => `events[${index}]`;
+
+function validateMetadata(metadata: unknown, index: number): void {
+  const field = (key?: string) => `${eventField(index)}.metadata${key === undefined ? '' : `.${key}`}`;
+  if (typeof metadata !== 'object' || metadata === null) throw new InvalidAppendError(`${field()} is required`, field());
   const m = metadata as Record<string, unknown>;
   for (const key of ['correlationId', 'actor', 'workspaceId'] as const) {
     if (typeof m[key] !== 'string' || (m[key] as string).length === 0) {
-      throw new InvalidAppendError(`${field}.${key} must be a non-empty string`, `${field}.${key}`);
+      throw new InvalidAppendError(`${field(key)} must be a non-empty string`, field(key));
     }
   }
   for (const key of ['causationId', 'commandId'] as const) {
     if (m[key] !== null && typeof m[key] !== 'string') {
-      throw new InvalidAppendError(`${field}.${key} must be a string or null`, `${field}.${key}`);
+      throw new InvalidAppendError(`${field(key)} must be a string or null`, field(key));
     }
   }
   if (!Number.isSafeInteger(m.schemaVersion) || (m.schemaVersion as number) < 1) {
-    throw new InvalidAppendError(`${field}.schemaVersion must be an integer >= 1`, `${field}.schemaVersion`);
+    throw new InvalidAppendError(`${field('schemaVersion')} must be an integer >= 1`, field('schemaVersion'));
   }
 }
 
 /** JSON that round-trips: rejects undefined, functions, bigint, symbols, NaN/Infinity, holes and cycles. */
-function toJson(value: unknown, field: string): string {
-  // The fast check allocates nothing; only when it fails is the walk repeated to name the offending path.
-  if (!isPlainJson(value, new Set())) throw new InvalidAppendError(`${field} is not JSON: ${findNonJson(value, new Set()) ?? 'unsupported value'}`, field);
+function toJson(value: unknown, index: number, part: 'data' | 'metadata'): string {
+  // The fast check allocates nothing (no set of ancestors: a cycle shows as a nesting deeper than any event's);
+  // only when it says no is the exact walk run, which names the offending path or clears a merely deep value.
+  if (!isPlainJson(value, 0)) {
+    const problem = findNonJson(value, new Set());
+    if (problem !== null) throw new InvalidAppendError(`${eventField(index)}.${part} is not JSON: ${problem}`, `${eventField(index)}.${part}`);
+  }
   return JSON.stringify(value);
 }
 
-function isPlainJson(value: unknown, ancestors: Set<object>): boolean {
+const FAST_CHECK_DEPTH = 64;
+
+function isPlainJson(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -108,18 +123,15 @@ function isPlainJson(value: unknown, ancestors: Set<object>): boolean {
       return Number.isFinite(value);
     case 'object': {
       if (value === null) return true;
-      if (ancestors.has(value)) return false;
-      ancestors.add(value);
-      let ok = true;
+      if (depth >= FAST_CHECK_DEPTH) return false;
       if (Array.isArray(value)) {
-        for (let i = 0; ok && i < value.length; i++) ok = i in value && isPlainJson(value[i], ancestors);
-      } else {
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) ok = false;
-        else for (const key in value) if (ok && Object.hasOwn(value, key)) ok = isPlainJson((value as Record<string, unknown>)[key], ancestors);
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainJson(value[i], depth + 1)) return false;
+        return true;
       }
-      ancestors.delete(value);
-      return ok;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) if (Object.hasOwn(value, key) && !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      return true;
     }
     default:
       return false;

@@ -33,6 +33,9 @@ export function newEvent(type: string, data: unknown = {}, overrides: Partial<Ne
 
 const uniqueStream = (category = 'contract') => `${category}-${randomUUID()}`;
 
+/** `leaf` wrapped in `depth` levels of `{ n: … }`. */
+const nested = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { n: nested(depth - 1, leaf) });
+
 async function readAllAfter(store: EventStore, after: bigint | null): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
   let cursor = after;
@@ -180,6 +183,19 @@ export function eventStoreContract(name: string, createHarness: () => Promise<Co
         await rejects(uniqueStream(), [newEvent('A', { x: Number.NaN })], 'any', /data/);
         // eslint-disable-next-line no-sparse-arrays -- a hole is what is being tested
         await rejects(uniqueStream(), [newEvent('A', { tags: [, 'a'] })], 'any', /data/);
+        // A cycle deep inside, and an undefined below the depth where the fast check hands over to the exact walk.
+        const deepCycle: Record<string, unknown> = { a: { b: { c: {} } } };
+        (deepCycle.a as { b: { c: Record<string, unknown> } }).b.c.back = deepCycle;
+        await rejects(uniqueStream(), [newEvent('A', deepCycle)], 'any', /data/);
+        await rejects(uniqueStream(), [newEvent('Ok'), newEvent('A', nested(100, { x: undefined }))], 'any', /events\[1\]\.data/);
+      });
+
+      it('accepts deeply nested JSON and reads it back intact', async () => {
+        const streamId = uniqueStream();
+        const data = nested(100, { leaf: [1, 'two', null, true] });
+        await store.append(streamId, [newEvent('Deep', data)], { expectedRevision: 'no_stream' });
+        const read = await store.readStream(streamId);
+        expect(read.status === 'found' && read.events[0]!.data).toEqual(data);
       });
 
       it('rejects an event over 1 MiB, also when it is not the first in the append', async () => {
