@@ -84,8 +84,14 @@ class ProjectionFailure extends Error {
 
 async function applyEvents(trx: Transaction<Database>, context: Omit<BatchContext, 'db'>, published: readonly PublishedEvent[], isolateFailures: boolean): Promise<BatchResult> {
   const { projection } = context;
-  await trx.insertInto('projection_checkpoints').values({ projection: projection.name, position: '0' }).onConflict((oc) => oc.column('projection').doNothing()).execute();
-  const row = await trx.selectFrom('projection_checkpoints').select('position').where('projection', '=', projection.name).forUpdate().executeTakeFirstOrThrow();
+  // One round trip creates the row if missing, locks it (as FOR UPDATE would: one batch at a time, even across
+  // instances) and returns the checkpoint; the no-op update only exists to take the lock and return the row.
+  const row = await trx
+    .insertInto('projection_checkpoints')
+    .values({ projection: projection.name, position: '0' })
+    .onConflict((oc) => oc.column('projection').doUpdateSet({ projection: (eb) => eb.ref('excluded.projection') }))
+    .returning('position')
+    .executeTakeFirstOrThrow();
   const checkpoint: bigint | null = row.position === '0' ? null : BigInt(row.position);
 
   // What this batch applies, in log order: redeliveries skipped, gaps in the published log filled from the store.
