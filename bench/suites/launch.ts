@@ -31,12 +31,12 @@ import { formatInteger } from '../support/report.js';
 import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from '../support/types.js';
 
 /**
- * Launch: N recipients from the LaunchCampaign command to the last ledger row sent, through the real launch saga
- * (preflight, audience freeze into the ledger, claims, rendering, SMTP, EmailSent events) into a local SMTP sink
- * that runs in a child process and discards what it accepts. RSS of this process is sampled during each run; a
- * smaller audience runs first, so the peaks show whether memory grows with the audience. Baseline in the same
- * run: raw nodemailer sends of the same count into the same sink with the same pool settings (no ledger, no
- * events).
+ * Launch: N recipients from the LaunchCampaign command to LaunchCompleted (every row sent, its EmailSent recorded),
+ * through the real launch saga (preflight, audience freeze into the ledger, claims, rendering, SMTP, EmailSent
+ * events) into a local SMTP sink that runs in a child process and discards what it accepts. Each worker's RSS is
+ * sampled during each run; a smaller audience runs first, so the peaks show whether memory grows with the
+ * audience. Baseline in the same run, right after the largest launch: raw nodemailer sends (RAW_COUNT) into the
+ * same sink with the same pool settings (no ledger, no events).
  *
  * Seeding: the saga reads the audience only from read models (segment_memberships ⋈ contacts ⋈ contact_consents,
  * src/sagas/launch/audience.ts), so contacts, consents and memberships are inserted with SQL; the segment, the
@@ -46,6 +46,11 @@ import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from 
 const SIZES = { full: [10_000, 100_000], quick: [1_000, 3_000] } as const;
 /** Saga worker processes for the scaling runs, at the smaller full size / the larger quick size. */
 const WORKER_COUNTS = [2, 4] as const;
+/**
+ * Raw nodemailer sends (the baseline). It keeps no state per message, so its rate does not depend on the count
+ * (979/s for 5k and 949/s for 100k on the same night): 20k of them measure it as well as 100k, in a fifth of the time.
+ */
+const RAW_COUNT = { full: 20_000, quick: 3_000 } as const;
 const BATCH = 250;
 const POOL = 10;
 const TARGET_RATE = 2_000;
@@ -172,18 +177,20 @@ async function runLaunch(context: BenchContext, sink: Sink, recipients: number, 
     const sampler = new RssSampler();
     const started = performance.now();
     await runCampaignCommand(store, campaignId, { type: 'LaunchCampaign', data: { at: now(), by: 'bench', scheduledFor: null } }, ctx());
+    // Done when the saga completes the launch (every row settled and its outcome event recorded). Only the launch
+    // stream is polled: counting the ledger's settled rows every 100 ms was itself a pass over the campaign's rows
+    // (O(N) each, O(N²) per run) competing with the saga for the two cores.
     let lastReport = started;
     for (;;) {
-      const row = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', 'in', ['sent', 'failed']).executeTakeFirstOrThrow();
-      const done = Number(row.n);
-      if (done >= recipients) break;
       const launch = await loadLaunch(store, campaignId);
+      if (launch.state.status === 'completed') break;
       if (['compensated', 'failed', 'cancelled', 'paused'].includes(launch.state.status)) throw new Error(`the launch is ${launch.state.status}: ${JSON.stringify(launch.state)}`);
       if (performance.now() - lastReport > 5_000) {
         lastReport = performance.now();
-        context.progress(`  ${formatInteger(done)} / ${formatInteger(recipients)} settled after ${round((lastReport - started) / 1_000, 1)} s`);
+        const row = await db.selectFrom('delivery_ledger').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('status', 'in', ['sent', 'failed']).executeTakeFirstOrThrow();
+        context.progress(`  ${formatInteger(Number(row.n))} / ${formatInteger(recipients)} settled after ${round((lastReport - started) / 1_000, 1)} s`);
       }
-      if (performance.now() - started > 15 * 60_000) throw new Error(`only ${done} of ${recipients} settled after 15 min`);
+      if (performance.now() - started > 15 * 60_000) throw new Error(`the launch of ${recipients} recipients did not complete in 15 min`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (performance.now() - started) / 1_000;
@@ -297,6 +304,10 @@ export const benchmark: Benchmark = {
       }
       const largest = runs[runs.length - 1]!;
       const smallest = runs[0]!;
+      // Right after the largest launch, so that both see the same load on the shared machine.
+      const rawCount = context.quick ? RAW_COUNT.quick : RAW_COUNT.full;
+      context.progress(`raw nodemailer: ${formatInteger(rawCount)} sends`);
+      const raw = await rawNodemailer(sink, rawCount);
       // Enough rows that 4 workers each get several batches: the larger quick size, the smaller full size.
       const base = context.quick ? largest : smallest;
       const processRuns: LaunchRun[] = [base];
@@ -305,32 +316,30 @@ export const benchmark: Benchmark = {
         context.progress(`${formatInteger(base.recipients)} with ${processes} workers: ${run.emailsPerSecond} emails/s`);
         processRuns.push(run);
       }
-      context.progress(`raw nodemailer: ${formatInteger(largest.recipients)} sends`);
-      const raw = await rawNodemailer(sink, largest.recipients);
       const ratio = round(largest.emailsPerSecond / raw.emailsPerSecond, 3);
       const growthMb = round(largest.rssPeakMb - smallest.rssPeakMb, 1);
       const notGrowing = growthMb <= Math.max(32, smallest.rssPeakMb * 0.15);
       const rateMet = largest.emailsPerSecond >= TARGET_RATE;
       const rssMet = runs.every((r) => r.rssPeakMb <= TARGET_RSS_MB);
       const figures: Figure[] = [
-        { name: `launch, ${formatInteger(largest.recipients)} recipients, 1 worker`, value: largest.emailsPerSecond, unit: 'emails/s', baseline: { name: 'raw nodemailer, same sink and pool', value: raw.emailsPerSecond }, ratio, target: `≥ ${formatInteger(TARGET_RATE)} emails/s`, met: rateMet },
+        { name: `launch, ${formatInteger(largest.recipients)} recipients, 1 worker`, value: largest.emailsPerSecond, unit: 'emails/s', baseline: { name: `raw nodemailer (${formatInteger(rawCount)} sends), same sink and pool`, value: raw.emailsPerSecond }, ratio, target: `≥ ${formatInteger(TARGET_RATE)} emails/s`, met: rateMet },
         { name: 'saga worker peak RSS', value: Math.max(...runs.map((r) => r.rssPeakMb)), unit: 'MB', target: `≤ ${TARGET_RSS_MB} MB, not growing with the audience (+${growthMb} MB from ${formatInteger(smallest.recipients)})`, met: rssMet && notGrowing },
         ...processRuns.slice(1).map((r) => ({ name: `launch, ${formatInteger(r.recipients)} recipients, ${r.processes} workers`, value: r.emailsPerSecond, unit: 'emails/s', baseline: { name: '1 worker', value: base.emailsPerSecond }, ratio: round(r.emailsPerSecond / base.emailsPerSecond, 3) })),
       ];
       const scaling: ScalingPoint[] = [
         ...runs.map((r) => ({ series: 'launch saga, 1 worker', size: r.recipients, throughput: r.emailsPerSecond, unit: 'emails/s', seconds: r.seconds })),
-        { series: 'raw nodemailer (ceiling)', size: largest.recipients, throughput: raw.emailsPerSecond, unit: 'emails/s', seconds: raw.seconds },
+        { series: 'raw nodemailer (ceiling)', size: rawCount, throughput: raw.emailsPerSecond, unit: 'emails/s', seconds: raw.seconds },
         ...processRuns.map((r) => ({ series: `launch saga, ${formatInteger(r.recipients)} recipients`, size: r.processes, throughput: r.emailsPerSecond, unit: 'emails/s', axis: 'processes' as const, seconds: r.seconds })),
       ];
       return {
-        body: { pool: POOL, batch: BATCH, runs, processRuns: processRuns.slice(1), raw: { count: largest.recipients, ...raw }, ratio, rssGrowthMb: growthMb },
+        body: { pool: POOL, batch: BATCH, runs, processRuns: processRuns.slice(1), raw: { count: rawCount, ...raw }, ratio, rssGrowthMb: growthMb },
         figures,
         scaling,
         table: {
           headers: ['run', 'recipients', 'workers', 'seconds', 'emails/s', 'worker RSS peak (MB)', 'harness RSS peak (MB)'],
           rows: [
             ...[...runs, ...processRuns.slice(1)].map((r) => ['launch saga', formatInteger(r.recipients), String(r.processes), String(r.seconds), formatInteger(r.emailsPerSecond), r.workerRssPeakMb.join(' / '), String(r.harnessRssPeakMb)]),
-            ['raw nodemailer', formatInteger(largest.recipients), '', String(raw.seconds), formatInteger(raw.emailsPerSecond), '', ''],
+            ['raw nodemailer', formatInteger(rawCount), '', String(raw.seconds), formatInteger(raw.emailsPerSecond), '', ''],
           ],
         },
         notes: [

@@ -21,6 +21,8 @@ export interface DeliverBatchOptions {
   readonly campaignId: string;
   readonly workerId: string;
   readonly batchSize: number;
+  /** Claim rows after this key first (the previous round's `claimedUpTo`); null: from the start. */
+  readonly claimAfter?: string | null;
   /** Throws when this recipient cannot be rendered (recorded as EmailRenderFailed). */
   readonly render: (row: DeliveryLedgerRow) => Promise<RenderedEmail>;
   readonly logger: Logger;
@@ -37,6 +39,8 @@ export interface DeliverBatchReport {
   readonly inDoubt: number;
   /** The circuit opened: the saga should pause the campaign. */
   readonly circuitOpen: boolean;
+  /** Where the next round's claim should continue (`claimAfter`). */
+  readonly claimedUpTo: string | null;
 }
 
 /** sha256 (hex) of the rendered subject, html and text: EmailSent proves what was sent. */
@@ -62,7 +66,7 @@ export function deliverBatch(options: DeliverBatchOptions): Promise<DeliverBatch
 async function deliverClaimedBatch(options: DeliverBatchOptions): Promise<DeliverBatchReport> {
   const { ledger, sender, workerId } = options;
   const log = options.logger.child({ component: 'delivery', campaignId: options.campaignId, workerId });
-  const rows = await ledger.claimBatch(options.campaignId, options.batchSize, workerId);
+  const { rows, claimedUpTo } = await claimFrom(ledger, options);
   const counts = { sent: 0, failed: 0, renderFailed: 0, requeued: 0, inDoubt: 0 };
   let circuitOpen = false;
 
@@ -135,5 +139,25 @@ async function deliverClaimedBatch(options: DeliverBatchOptions): Promise<Delive
     const kind = kinds.get(key);
     if (kind !== undefined) counts[kind]++;
   }
-  return { claimed: rows.length, ...counts, circuitOpen };
+  return { claimed: rows.length, ...counts, circuitOpen, claimedUpTo };
+}
+
+/**
+ * Claims continue in key order after the previous round's last key: the keys before it belong to rows that already
+ * left 'pending', and their index entries stay in the claim's index range until vacuum removes them, so a claim
+ * from the start would walk every row the launch has sent so far (O(N) per claim, O(N²) per launch). Only when
+ * the rest comes up short does it start over, which also finds rows requeued or released behind the cursor.
+ */
+async function claimFrom(ledger: DeliveryLedger, options: DeliverBatchOptions): Promise<{ rows: DeliveryLedgerRow[]; claimedUpTo: string | null }> {
+  const after = options.claimAfter ?? null;
+  const rows = after === null ? [] : await ledger.claimBatch(options.campaignId, options.batchSize, options.workerId, undefined, after);
+  if (rows.length === options.batchSize) return { rows, claimedUpTo: lastKeyOf(rows) };
+  const wrapped = await ledger.claimBatch(options.campaignId, options.batchSize - rows.length, options.workerId);
+  return { rows: [...rows, ...wrapped], claimedUpTo: lastKeyOf(wrapped) };
+}
+
+function lastKeyOf(rows: readonly DeliveryLedgerRow[]): string | null {
+  let last: string | null = null;
+  for (const row of rows) if (last === null || row.idempotency_key > last) last = row.idempotency_key;
+  return last;
 }

@@ -106,9 +106,12 @@ export class DeliveryLedger {
     return inserted;
   }
 
-  /** Up to `limit` pending rows of the campaign, claimed by `workerId` (unclaimed, or whose claim expired). */
-  async claimBatch(campaignId: string, limit: number, workerId: string, leaseMs = 5 * 60_000): Promise<DeliveryLedgerRow[]> {
-    const claimable = this.db
+  /**
+   * Up to `limit` pending rows of the campaign, claimed by `workerId` (unclaimed, or whose claim expired), in key
+   * order; `after`: only keys after this one.
+   */
+  async claimBatch(campaignId: string, limit: number, workerId: string, leaseMs = 5 * 60_000, after: string | null = null): Promise<DeliveryLedgerRow[]> {
+    let claimable = this.db
       .selectFrom('delivery_ledger')
       .select('idempotency_key')
       .where('campaign_id', '=', campaignId)
@@ -118,6 +121,7 @@ export class DeliveryLedger {
       .limit(limit)
       .forUpdate()
       .skipLocked();
+    if (after !== null) claimable = claimable.where('idempotency_key', '>', after);
     return this.db
       .updateTable('delivery_ledger')
       .set({ claimed_by: workerId, claimed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })

@@ -1,5 +1,5 @@
-import type { LaunchPauser } from '../../domain/launches/events.js';
-import { deliverBatch, type RenderedEmail } from '../delivery/deliver.js';
+import type { LaunchPauser, RenderTally } from '../../domain/launches/events.js';
+import { deliverBatch, type DeliverBatchReport, type RenderedEmail } from '../delivery/deliver.js';
 import type { DeliveryLedgerRow } from '../delivery/ledger.js';
 import type { EmailSender } from '../delivery/smtpSender.js';
 import { syncCampaign } from './campaignSync.js';
@@ -14,6 +14,9 @@ import { sleep } from './timeouts.js';
 import { linkTo, withSpan } from '../../infra/spans.js';
 import { renderFailuresExceeded } from './renderThreshold.js';
 
+/** How often a busy worker counts the campaign's ledger rows in full (a pass over all of them). */
+const TALLY_EVERY_MS = 2_000;
+
 /**
  * The delivery rounds of one launch on this worker. Any number of workers run them for the same launch: the
  * ledger hands each pending row to one of them (FOR UPDATE SKIP LOCKED claims), and the orchestration steps
@@ -24,6 +27,12 @@ import { renderFailuresExceeded } from './renderThreshold.js';
  *
  * With an A/B test phase, round 1 sends the sample; when only held rows are left it ends with EndTestSample
  * instead of completing (the holdout waits, testPhase.ts). The winner round moves the held rows to the winner.
+ *
+ * No statement of a round visits the whole campaign (that made a launch O(N²) in its audience): claims continue
+ * from this worker's last claimed key, a round's outcome events are recorded while the next round sends, the
+ * crash-recovery sweeps run every half lease (and whenever nothing was claimable), and the ledger is counted in
+ * full only every TALLY_EVERY_MS, before any pause or completion, and when a claim comes back empty; in between,
+ * the render-failure threshold is judged on the last count plus this worker's own rounds.
  */
 export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stopping: () => boolean): Promise<void> {
   const sender = rt.sender;
@@ -31,11 +40,21 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
   if (sender === null) return;
   let render: ((row: DeliveryLedgerRow) => Promise<RenderedEmail>) | null = null;
   let holdoutChecked = false;
+  const recording = new BackgroundRecording();
+  const sweepEveryMs = Math.min(rt.settings.claimLeaseMs, rt.settings.staleSendingAfterMs) / 2;
+  let lastSweep = Number.NEGATIVE_INFINITY;
+  let idle = true;
+  let claimAfter: string | null = null;
+  const counter = new LedgerCounter(async () => {
+    // After this worker's outcomes are recorded: completion follows a count, and LaunchCompleted comes last.
+    await recording.settled();
+    return tallyLedger(rt.db, campaignId);
+  });
   for (;;) {
-    if (stopping()) return;
+    if (stopping()) return recording.settled();
     const launch = await loadLaunch(rt.eventStore, campaignId);
     const { state } = launch;
-    if (state.status !== 'delivering' || launch.workspaceId === null) return;
+    if (state.status !== 'delivering' || launch.workspaceId === null) return recording.settled();
     const log = rt.logger.child({ correlationId: launch.correlationId, campaignId, round: state.round });
     if (render === null) {
       try {
@@ -53,33 +72,50 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       holdoutChecked = true;
     }
 
-    // Crash recovery, every round: claims of a dead worker are given up, sends left in doubt are reconciled.
-    await releaseStaleClaims(rt.db, campaignId, rt.settings.claimLeaseMs);
-    const reconciled = await rt.ledger.reconcileSending(rt.reconciler, { campaignId, staleAfterMs: rt.settings.staleSendingAfterMs });
-    if (reconciled.sent.length + reconciled.requeued.length + reconciled.unknown.length > 0) log.warn({ reconciled: { sent: reconciled.sent.length, requeued: reconciled.requeued.length, unknown: reconciled.unknown.length } }, 'settled sends left in doubt');
+    // Crash recovery: claims of a dead worker are given up, sends left in doubt are reconciled. Both only matter
+    // once a lease has run out, so every half lease is soon enough; an idle worker (waiting for such rows) sweeps
+    // every round.
+    if (idle || performance.now() - lastSweep >= sweepEveryMs) {
+      lastSweep = performance.now();
+      await releaseStaleClaims(rt.db, campaignId, rt.settings.claimLeaseMs);
+      const reconciled = await rt.ledger.reconcileSending(rt.reconciler, { campaignId, staleAfterMs: rt.settings.staleSendingAfterMs });
+      if (reconciled.sent.length + reconciled.requeued.length + reconciled.unknown.length > 0) log.warn({ reconciled: { sent: reconciled.sent.length, requeued: reconciled.requeued.length, unknown: reconciled.unknown.length } }, 'settled sends left in doubt');
+    }
 
     if (circuitOpen(sender)) {
       // Cooling down (e.g. resumed right after an outage): claim nothing until a probe may go out.
+      idle = true;
       await sleep(rt.settings.idleDelayMs);
       continue;
     }
     // Its own trace per round (a launch's delivery is long), linked to the launch request's trace.
     const started = linkTo(launch.events.findLast((e) => e.type === 'LaunchStarted')?.metadata.traceparent);
-    const report = await withSpan('saga launch delivery', { 'campaign.id': campaignId, 'launch.round': state.round, 'correlation.id': launch.correlationId }, () => deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, render: render!, logger: rt.logger }), { root: true, links: started === undefined ? [] : [started] });
-    await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
-    const tally = await tallyLedger(rt.db, campaignId);
+    const report = await withSpan('saga launch delivery', { 'campaign.id': campaignId, 'launch.round': state.round, 'correlation.id': launch.correlationId }, () => deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, claimAfter, render: render!, logger: rt.logger }), { root: true, links: started === undefined ? [] : [started] });
+    claimAfter = report.claimedUpTo;
+    idle = report.claimed === 0;
+    // This round's outcome events are appended while the next round sends (one recording at a time).
+    await recording.settled();
+    recording.start(() => recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round }));
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');
+
+    if (idle || counter.due()) await counter.count();
+    else counter.add(report);
 
     // Only a circuit still open after the batch: a half-open probe that succeeded closed it again (the rows that
     // failed fast meanwhile went back to pending and go out with the next batch).
-    if (report.circuitOpen && circuitOpen(sender)) return pause(rt, launch, 'circuit', 'the SMTP circuit is open (the provider keeps failing)', tally);
-    const now = renderTallyOf(tally);
-    if (renderFailuresExceeded(state.baseline, now, rt.settings.renderFailureThreshold)) {
-      const attempted = now.attempted - state.baseline.attempted;
-      const failed = now.renderFailed - state.baseline.renderFailed;
-      return pause(rt, launch, 'render_failures', `${failed} of ${attempted} recipients could not be rendered`, tally);
+    if (report.circuitOpen && circuitOpen(sender)) return pause(rt, launch, 'circuit', 'the SMTP circuit is open (the provider keeps failing)', await counter.count());
+    if (renderFailuresExceeded(state.baseline, counter.estimate, rt.settings.renderFailureThreshold)) {
+      // Judged again on a full count: the estimate misses other workers' rounds since the last one.
+      const tally = await counter.count();
+      const now = renderTallyOf(tally);
+      if (renderFailuresExceeded(state.baseline, now, rt.settings.renderFailureThreshold)) {
+        const attempted = now.attempted - state.baseline.attempted;
+        const failed = now.renderFailed - state.baseline.renderFailed;
+        return pause(rt, launch, 'render_failures', `${failed} of ${attempted} recipients could not be rendered`, tally);
+      }
     }
-    if (report.claimed === 0) {
+    if (idle) {
+      const tally = counter.tally;
       if (tally.pending === 0 && tally.sending === 0) {
         if (tally.held === 0) return complete(rt, launch, tally);
         if (state.winner === null) return endTestSample(rt, launch, tally);
@@ -89,6 +125,54 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       // Rows held by other workers, or sends in doubt waiting to become old enough to reconcile.
       await sleep(rt.settings.idleDelayMs);
     }
+  }
+}
+
+/** The last full count of the ledger, and the render tally since then as far as this worker's own rounds tell. */
+class LedgerCounter {
+  private last: { readonly tally: LedgerTally; readonly at: number } | null = null;
+  estimate: RenderTally = { attempted: 0, renderFailed: 0 };
+
+  constructor(private readonly countLedger: () => Promise<LedgerTally>) {}
+
+  async count(): Promise<LedgerTally> {
+    const tally = await this.countLedger();
+    this.last = { tally, at: performance.now() };
+    this.estimate = renderTallyOf(tally);
+    return tally;
+  }
+
+  due(): boolean {
+    return this.last === null || performance.now() - this.last.at >= TALLY_EVERY_MS;
+  }
+
+  add(report: DeliverBatchReport): void {
+    const attempted = report.sent + report.failed + report.renderFailed + report.inDoubt;
+    this.estimate = { attempted: this.estimate.attempted + attempted, renderFailed: this.estimate.renderFailed + report.renderFailed };
+  }
+
+  /** The last full count (only read right after count()). */
+  get tally(): LedgerTally {
+    if (this.last === null) throw new Error('the ledger has not been counted yet');
+    return this.last.tally;
+  }
+}
+
+/**
+ * The outcome recording of the previous round, running while the next round sends. `settled()` waits for it and
+ * rethrows its error; a failed recording leaves its rows unrecorded, for the next recording or crash recovery.
+ */
+class BackgroundRecording {
+  private running: Promise<unknown> = Promise.resolve();
+
+  start(work: () => Promise<unknown>): void {
+    this.running = work();
+    // Handled here so that it is not reported as unhandled before settled() is awaited; settled() still rethrows.
+    this.running.catch(() => {});
+  }
+
+  async settled(): Promise<void> {
+    await this.running;
   }
 }
 

@@ -149,13 +149,16 @@ export async function releaseStaleClaims(db: Kysely<Database>, campaignId: strin
 
 /**
  * Campaigns whose ledger still has work: rows to send, sends in doubt, or outcomes to record (a resend round of a
- * completed campaign, a launch that ended with sends in flight). One index probe per campaign, not a ledger scan.
+ * completed campaign, a launch that ended with sends in flight). One index probe per campaign, not a ledger scan:
+ * every worker runs this at each poll, during a launch too. `OFFSET 0` keeps each EXISTS a correlated probe; without
+ * it the planner may hash the subquery, i.e. read the whole ledger (measured: a sequential scan of every row at each
+ * poll while a launch ran, the saga's most frequent statement).
  */
 export async function campaignsWithLedgerWork(db: Kysely<Database>): Promise<string[]> {
   const rows = await sql<{ id: string }>`
     SELECT c.id::text AS id FROM campaigns c
-    WHERE EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status IN ('pending', 'sending'))
-       OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND NOT l.recorded AND l.status IN ('sent', 'failed'))`.execute(db);
+    WHERE EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status IN ('pending', 'sending') OFFSET 0)
+       OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND NOT l.recorded AND l.status IN ('sent', 'failed') OFFSET 0)`.execute(db);
   return rows.rows.map((r) => r.id);
 }
 

@@ -137,6 +137,24 @@ describe('crash windows, closed by reconciliation by Message-ID', () => {
     expect(await ledger.outcomesToRecord(r!.campaignId, 10)).toEqual([]);
   });
 
+  it('claims continue after the previous round\'s last key, and start over for rows left behind the cursor', async () => {
+    const audience = recipients(6);
+    const campaignId = audience[0]!.campaignId;
+    await ledger.enqueue(audience);
+    // Another worker holds the first row in key order while this one's first round runs.
+    const [held] = await ledger.claimBatch(campaignId, 1, 'other');
+    const first = await deliverBatch({ ledger, sender, campaignId, workerId: 'w', batchSize: 3, render, logger: silentLogger });
+    expect(first).toMatchObject({ claimed: 3, sent: 3 });
+    await ledger.releaseClaim(held!.idempotency_key, 'other');
+
+    // The two rows after the cursor, then the released row from the start.
+    const second = await deliverBatch({ ledger, sender, campaignId, workerId: 'w', batchSize: 3, claimAfter: first.claimedUpTo, render, logger: silentLogger });
+    expect(second).toMatchObject({ claimed: 3, sent: 3, claimedUpTo: held!.idempotency_key });
+    const third = await deliverBatch({ ledger, sender, campaignId, workerId: 'w', batchSize: 3, claimAfter: second.claimedUpTo, render, logger: silentLogger });
+    expect(third).toMatchObject({ claimed: 0, claimedUpTo: null });
+    for (const r of audience) expect(sink.countFor(r.email)).toBe(1);
+  });
+
   it('records permanent failures, render failures, and puts rows back when the provider is down', async () => {
     const audience = recipients(3);
     const [ok, rejected, unrenderable] = audience;
