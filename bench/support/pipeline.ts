@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { withGroupCommit } from '../../src/eventstore/groupCommit.js';
-import type { EventStore } from '../../src/eventstore/port.js';
+import type { EventStore, RecordedEvent } from '../../src/eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
 import { Relay } from '../../src/eventstore/relay/relay.js';
 import { eventStreamName } from '../../src/infra/jetstream.js';
@@ -32,6 +32,10 @@ export interface BenchPipelineOptions {
   readonly projection: Projection;
   readonly poolMax: number;
   readonly relayCheckpointEveryMs: number;
+  /** Default true, as openEventStore composes the store; false measures the store without it. */
+  readonly groupCommit?: boolean;
+  /** Called by the relay after each publish (bench/tools/commandPath.ts times that stage). */
+  readonly afterPublish?: (event: RecordedEvent) => void;
 }
 
 export async function startBenchPipeline(context: BenchContext, options: BenchPipelineOptions): Promise<BenchPipeline> {
@@ -41,8 +45,9 @@ export async function startBenchPipeline(context: BenchContext, options: BenchPi
   const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   // Group commit as openEventStore composes it (personal-data sealing is left out, as before).
-  const store = withGroupCommit(createPostgresEventStore({ pool, idlePollMs: 100 }));
-  const relay = new Relay({ store, db, pool, nats, prefix, logger: silentLogger, checkpointEveryMs: options.relayCheckpointEveryMs });
+  const postgres = createPostgresEventStore({ pool, idlePollMs: 100 });
+  const store = options.groupCommit === false ? postgres : withGroupCommit(postgres);
+  const relay = new Relay({ store, db, pool, nats, prefix, logger: silentLogger, checkpointEveryMs: options.relayCheckpointEveryMs, afterPublish: options.afterPublish });
   const runner = new ProjectionRunner({ projection: options.projection, db, pool, nats, prefix, store, logger: silentLogger });
   const close = async () => {
     await runner.stop();
