@@ -29,8 +29,11 @@ export function validateStreamId(streamId: unknown): asserts streamId is string 
   }
 }
 
-/** Validates an append and serializes its events once; throws InvalidAppendError and writes nothing on bad input. */
-export function prepareAppend(streamId: string, events: readonly NewEvent[], options: AppendOptions): PreparedEvent[] {
+/**
+ * Validates an append and serializes its events once; throws InvalidAppendError and writes nothing on bad input.
+ * `seen` holds the event ids of the whole call (appendMany shares one across its streams).
+ */
+export function prepareAppend(streamId: string, events: readonly NewEvent[], options: AppendOptions, seen = new Set<string>()): PreparedEvent[] {
   validateStreamId(streamId);
   const expected = options?.expectedRevision;
   const validExpected =
@@ -50,7 +53,6 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[], opt
   if (events.length > MAX_EVENTS_PER_APPEND) {
     throw new InvalidAppendError(`At most ${MAX_EVENTS_PER_APPEND} events per append`, 'events');
   }
-  const seen = new Set<string>();
   const prepared: PreparedEvent[] = new Array(events.length);
   // A batch of 100 events is validated on every append: field names are only built when something is wrong.
   for (let index = 0; index < events.length; index++) {
@@ -167,10 +169,14 @@ function findNonJson(value: unknown, ancestors: Set<object>, path = '$'): string
   }
 }
 
-/** Validates every part of an appendMany; stream ids must be distinct. Field names carry the stream's index. */
+/**
+ * Validates every part of an appendMany; stream ids, and event ids across all its streams, must be distinct.
+ * Field names carry the stream's index.
+ */
 export function prepareAppendMany(appends: readonly { streamId: string; events: readonly NewEvent[]; expectedRevision: AppendOptions['expectedRevision'] }[]): PreparedEvent[][] {
   if (!Array.isArray(appends) || appends.length === 0) throw new InvalidAppendError('appendMany needs at least one stream', 'appends');
   const streams = new Set<string>();
+  const ids = new Set<string>();
   let total = 0;
   return appends.map((append, index) => {
     if (streams.has(append.streamId)) throw new InvalidAppendError(`appends[${index}]: stream ${append.streamId} appears twice`, `appends[${index}].streamId`);
@@ -178,7 +184,7 @@ export function prepareAppendMany(appends: readonly { streamId: string; events: 
     total += append.events?.length ?? 0;
     if (total > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`At most ${MAX_EVENTS_PER_APPEND} events per appendMany`, 'appends');
     try {
-      return prepareAppend(append.streamId, append.events, { expectedRevision: append.expectedRevision });
+      return prepareAppend(append.streamId, append.events, { expectedRevision: append.expectedRevision }, ids);
     } catch (error) {
       if (error instanceof InvalidAppendError) throw new InvalidAppendError(`appends[${index}]: ${error.message}`, `appends[${index}].${error.field}`);
       throw error;

@@ -385,11 +385,14 @@ export function eventStoreContract(name: string, createHarness: () => Promise<Co
       it('rejects bad input in any part before writing anything', async () => {
         const a = uniqueStream('bulk');
         const huge = newEvent('Huge', { blob: 'x'.repeat(1024 * 1024) });
+        const sharedId = randomUUID();
         for (const bad of [
           [],
           [{ streamId: a, events: [newEvent('A')], expectedRevision: 'no_stream' }, { streamId: a, events: [newEvent('A')], expectedRevision: 'any' }],
           [{ streamId: a, events: [newEvent('A')], expectedRevision: 'no_stream' }, { streamId: uniqueStream(), events: [huge], expectedRevision: 'any' }],
           [{ streamId: a, events: [newEvent('A')], expectedRevision: -1 }],
+          // One event id in two streams of the same call.
+          [{ streamId: a, events: [newEvent('A', {}, { id: sharedId })], expectedRevision: 'no_stream' }, { streamId: uniqueStream(), events: [newEvent('B', {}, { id: sharedId.toUpperCase() })], expectedRevision: 'no_stream' }],
         ]) {
           const error = await store.appendMany(bad as never).catch((e: unknown) => e);
           expect(error).toBeInstanceOf(InvalidAppendError);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/infra/postgres.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port.js';
-import { EventStoreUnavailableError } from '../../src/eventstore/errors.js';
+import { EventStoreUnavailableError, InvalidAppendError } from '../../src/eventstore/errors.js';
 import { useTestDatabase } from '../support/postgres.js';
 import { metadata, newEvent } from './contract.js';
 
@@ -137,6 +137,30 @@ describe('PostgreSQL appendMany under concurrency', () => {
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
     const read = await store.readStreams(streams);
     for (const streamId of streams) expect(read.get(streamId)!.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('an event id already stored fails the whole call with InvalidAppendError naming that event; nothing is written', async () => {
+    const stored = newEvent('Stored', {}, { id: randomUUID() });
+    const existing = `bulk-${randomUUID()}`;
+    await store.append(existing, [stored], { expectedRevision: 'no_stream' });
+    const head = await store.headPosition();
+    const [fresh, other] = [`bulk-${randomUUID()}`, `bulk-${randomUUID()}`];
+    const error = await store
+      .appendMany([
+        { streamId: fresh, events: [newEvent('F0')], expectedRevision: 'no_stream' },
+        { streamId: other, events: [newEvent('O0'), { ...stored, type: 'Again' }], expectedRevision: 'no_stream' },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidAppendError);
+    expect(error).toMatchObject({ field: 'appends[1].events[1].id', message: expect.stringContaining(stored.id!) });
+    expect(await store.headPosition()).toBe(head);
+    for (const streamId of [fresh, other]) expect((await store.readStream(streamId)).status).toBe('not_found');
+    // The same call without the stored event goes through: the failed one left no stream behind.
+    const results = await store.appendMany([
+      { streamId: fresh, events: [newEvent('F0')], expectedRevision: 'no_stream' },
+      { streamId: other, events: [newEvent('O0')], expectedRevision: 'no_stream' },
+    ]);
+    expect(results.map((r) => r.nextExpectedRevision)).toEqual([0, 0]);
   });
 
   it('batches that create and extend the same streams concurrently, with single appends in between, all land: dense log, gap-free revisions', async () => {

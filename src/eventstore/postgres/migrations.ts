@@ -193,10 +193,19 @@ const appendMany: Migration = {
 
 const setBasedAppendMany: Migration = {
   async up(db: Kysely<unknown>) {
-    await sql.raw(setBasedAppendManyFunction(ES_APPEND_LOCK)).execute(db);
+    await sql.raw(setBasedAppendManyFunction(ES_APPEND_LOCK, 'checked_first')).execute(db);
   },
   async down(db: Kysely<unknown>) {
     await sql.raw(appendManyFunction.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION')).execute(db);
+  },
+};
+
+const storedIdOnViolation: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql.raw(setBasedAppendManyFunction(ES_APPEND_LOCK, 'on_violation')).execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql.raw(setBasedAppendManyFunction(ES_APPEND_LOCK, 'checked_first')).execute(db);
   },
 };
 
@@ -204,4 +213,5 @@ export const eventStoreMigrations: Record<string, Migration> = {
   '001_event_store': createTables,
   '002_append_many': appendMany,
   '003_set_based_append_many': setBasedAppendMany,
+  '004_append_many_stored_id_on_violation': storedIdOnViolation,
 };
