@@ -8,6 +8,7 @@ import { issueApiKey } from '../../src/api/iam/apiKeys.js';
 import type { ApiKeyRole } from '../../src/api/iam/permissions.js';
 import { createWorkspace } from '../../src/api/iam/workspaces.js';
 import type { ServerDeps } from '../../src/api/server.js';
+import { withGroupCommit } from '../../src/eventstore/groupCommit.js';
 import { createPostgresEventStore, migrateEventStore } from '../../src/eventstore/postgres/index.js';
 import type { EventStore } from '../../src/eventstore/port.js';
 import { ContactKeyStore } from '../../src/privacy/keyStore.js';
@@ -44,8 +45,9 @@ export async function useApiTestEnv(label: string): Promise<ApiTestEnv> {
   const db = createKysely<Database>(pool);
   await migrateReadModels(db);
   await migrateEventStore(pool);
-  // The production stack (openEventStore): personal data sealed under per-contact keys, reads opened and upcast.
-  const eventStore = protectEventStore(createPostgresEventStore({ pool }), new ContactKeyStore(db));
+  // The production stack (openEventStore): group commit over personal data sealed under per-contact keys, reads
+  // opened and upcast.
+  const eventStore = withGroupCommit(protectEventStore(createPostgresEventStore({ pool }), new ContactKeyStore(db)));
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent' });
   openStores.push({ close: async () => { await eventStore.close(); await db.destroy(); } });
   return { url, pool, db, eventStore, nats, config, deps: { config, db, eventStore, nats, logger: silentLogger } };
