@@ -10,10 +10,8 @@ import { buildServer } from '../../api/server.js';
 import { NatsCommandServer } from '../../api/commands/natsCommandServer.js';
 import { instrumentEventStore } from '../../eventstore/instrumented.js';
 import { createErasureFollower } from '../../privacy/erasureFollower.js';
-import { ContactKeyStore } from '../../privacy/keyStore.js';
-import { protectEventStore } from '../../privacy/protectedStore.js';
 import type { EventStore } from '../../eventstore/port.js';
-import { createPostgresEventStore, migrateEventStore } from '../../eventstore/postgres/index.js';
+import { openEventStore } from '../../eventstore/open.js';
 import { Relay } from '../../eventstore/relay/relay.js';
 import type { Config } from '../../infra/config.js';
 import { resolveDatabase } from '../../infra/database.js';
@@ -60,9 +58,8 @@ export async function startStack(baseConfig: Config, logger: Logger): Promise<St
     cleanups.push(() => pool.end());
     const db = createKysely<Database>(pool);
     await migrateReadModels(db);
-    await migrateEventStore(pool);
-    // As in production (openEventStore): personal data sealed under per-contact keys (src/privacy/).
-    const eventStore = instrumentEventStore(protectEventStore(createPostgresEventStore({ pool }), new ContactKeyStore(db)));
+    // The production composition: personal data sealed under per-contact keys (src/privacy/), group commit.
+    const eventStore = instrumentEventStore(await openEventStore(config, pool));
     cleanups.push(() => eventStore.close());
     const nats = await connect({ servers: natsServer.url, name: 'marketing-engine:demo', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     cleanups.push(() => nats.drain());
