@@ -149,15 +149,18 @@ export async function releaseStaleClaims(db: Kysely<Database>, campaignId: strin
 
 /**
  * Campaigns whose ledger still has work: rows to send, sends in doubt, or outcomes to record (a resend round of a
- * completed campaign, a launch that ended with sends in flight). One index probe per campaign, not a ledger scan:
- * every worker runs this at each poll, during a launch too. `OFFSET 0` keeps each EXISTS a correlated probe; without
- * it the planner may hash the subquery, i.e. read the whole ledger (measured: a sequential scan of every row at each
- * poll while a launch ran, the saga's most frequent statement).
+ * completed campaign, a launch that ended with sends in flight). A few index probes per campaign, never a ledger
+ * scan: every worker runs this at each poll, during a launch too (measured: it was the saga's most frequent
+ * statement). The pending probe reads the key range backwards because claims take keys in ascending order, so the
+ * range starts with the entries of rows that already left 'pending' (until vacuum removes them) and ends with the
+ * unclaimed ones. `OFFSET 0` keeps each EXISTS a correlated probe; without it the planner may hash the subquery,
+ * i.e. read the whole ledger.
  */
 export async function campaignsWithLedgerWork(db: Kysely<Database>): Promise<string[]> {
   const rows = await sql<{ id: string }>`
     SELECT c.id::text AS id FROM campaigns c
-    WHERE EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status IN ('pending', 'sending') OFFSET 0)
+    WHERE (SELECT l.idempotency_key FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status = 'pending' ORDER BY l.idempotency_key DESC LIMIT 1) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND l.status = 'sending' OFFSET 0)
        OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = c.id::text AND NOT l.recorded AND l.status IN ('sent', 'failed') OFFSET 0)`.execute(db);
   return rows.rows.map((r) => r.id);
 }
