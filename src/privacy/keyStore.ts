@@ -62,7 +62,19 @@ export class ContactKeyStore {
         FROM (SELECT contact_id FROM wanted EXCEPT SELECT contact_id FROM inserted) AS missing
         JOIN contact_keys k USING (contact_id)`.execute(this.db);
     const workspaceOf = new Map(unique.map((o) => [o.contactId, o.workspaceId]));
-    for (const row of rows) keys.set(row.contact_id, row.data_key !== null && row.workspace_id === workspaceOf.get(row.contact_id) ? row.data_key : 'erased');
+    const found = [...rows];
+    // A key another writer inserted concurrently: the INSERT waited for its commit and skipped it, but this
+    // statement's snapshot predates it, so the join above cannot see it. A new statement (new snapshot) can; without
+    // this the contact would look erased and the event would be stored without its personal data.
+    const returned = new Set(rows.map((row) => row.contact_id));
+    const raced = unique.filter((o) => !returned.has(o.contactId)).map((o) => o.contactId);
+    if (raced.length > 0) {
+      const { rows: late } = await sql<{ contact_id: string; workspace_id: string; data_key: Buffer | null }>`
+        SELECT contact_id, workspace_id, data_key FROM contact_keys WHERE contact_id = ANY(${raced}::text[])`.execute(this.db);
+      if (late.length !== raced.length) throw new Error(`contact keys vanished while being created: ${raced.filter((id) => !late.some((r) => r.contact_id === id)).join(', ')}`);
+      found.push(...late);
+    }
+    for (const row of found) keys.set(row.contact_id, row.data_key !== null && row.workspace_id === workspaceOf.get(row.contact_id) ? row.data_key : 'erased');
     return keys;
   }
 

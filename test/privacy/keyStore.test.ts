@@ -3,7 +3,7 @@
  * key of another workspace or an erased one is never handed out — also when new and existing contacts are mixed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKysely, createPool } from '../../src/infra/postgres.js';
 import { migrateReadModels } from '../../src/projections/db/migrate.js';
@@ -49,5 +49,21 @@ describe('ContactKeyStore.ensure', () => {
     expect(Buffer.isBuffer(got.get(mine.contactId))).toBe(true);
     expect(Buffer.isBuffer(got.get(fresh.contactId))).toBe(true);
     expect(Buffer.isBuffer((await keys.lookup([theirs.contactId])).get(theirs.contactId))).toBe(true);
+  });
+
+  it('returns the key another writer created concurrently (not "erased"), once that writer commits', async () => {
+    const racer = owner();
+    const theirKey = Buffer.alloc(32, 7);
+    // The other writer's insert, not yet committed: ensure's INSERT waits for it, then skips the row.
+    const other = await db.connection().execute(async (conn) => {
+      await sql`BEGIN`.execute(conn);
+      await sql`INSERT INTO contact_keys (contact_id, workspace_id, data_key) VALUES (${racer.contactId}, ${racer.workspaceId}, ${theirKey})`.execute(conn);
+      const ensuring = keys.ensure([racer, owner()]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sql`COMMIT`.execute(conn);
+      return ensuring;
+    });
+    expect(other.get(racer.contactId)).toEqual(theirKey);
+    expect(other.size).toBe(2);
   });
 });
