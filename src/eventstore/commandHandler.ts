@@ -96,6 +96,9 @@ export function planCommand<Command, State, Event extends DomainEvent>(
   const previous = resultOfEarlierCopy<Event>(streamId, history, context.commandId);
   if (previous !== null) return { kind: 'done', result: previous };
   const revision = history.length - 1;
+  // A client's revision of a stream that does not exist: there is nothing it could have seen (streams are never
+  // deleted), so the entity is not found (not a conflict that a retry could resolve).
+  if (options.expectedRevision !== undefined && revision === -1) throw new NotFoundError(streamId);
   if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
     throw new WrongExpectedRevisionError(streamId, options.expectedRevision, revision === -1 ? 'no_stream' : revision);
   }

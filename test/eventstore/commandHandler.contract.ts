@@ -134,6 +134,13 @@ export function commandHandlerContract(name: string, createHarness: () => Promis
       expect(error).toBeInstanceOf(WrongExpectedRevisionError);
     });
 
+    it('a client revision of a stream that does not exist is NOT_FOUND (not a retryable conflict), and appends nothing', async () => {
+      const id = stream();
+      const error = await handleCommand(store, counter, id, { type: 'Open' }, context(), { expectedRevision: 3 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect((await store.readStream(id)).status).toBe('not_found');
+    });
+
     it('an invalid transition throws the domain error and appends nothing', async () => {
       const id = stream();
       await expect(handleCommand(store, counter, id, { type: 'Add', by: 1 }, context())).rejects.toBeInstanceOf(InvalidTransitionError);
