@@ -28,6 +28,7 @@ import { templatesProjections } from '../../src/projections/templates/index.js';
 import { loadLaunch, runCampaignCommand } from '../../src/sagas/launch/streams.js';
 import { round } from '../support/measure.js';
 import { formatInteger } from '../support/report.js';
+import { nodeArgsFor } from '../support/childProcess.js';
 import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from '../support/types.js';
 
 /**
@@ -67,7 +68,7 @@ interface Sink {
 
 async function startSink(): Promise<Sink> {
   const entry = fileURLToPath(new URL('../../src/sagas/demo/sinkProcess.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = spawn(process.execPath, nodeArgsFor(entry), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = <T>(key: string) =>
     new Promise<T>((resolve, reject) => {
       const onMessage = (message: Record<string, unknown>) => {
@@ -231,7 +232,7 @@ async function startWorkers(databaseUrl: string, prefix: string, smtpUrl: string
   const entry = fileURLToPath(new URL('../support/sagaProcess.ts', import.meta.url));
   const children = await Promise.all(
     Array.from({ length: count }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      const child = spawn(process.execPath, nodeArgsFor(entry), {
         env: { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', NATS_PREFIX: prefix, SMTP_URL: smtpUrl, SMTP_POOL: String(Math.max(1, Math.round(POOL / count))), BATCH: String(BATCH) },
         stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       });

@@ -21,6 +21,7 @@ import { copyEvents } from '../support/copy.js';
 import { round } from '../support/measure.js';
 import { planAppends, streamIds } from '../support/payloads.js';
 import { formatInteger, formatPercent } from '../support/report.js';
+import { nodeArgsFor } from '../support/childProcess.js';
 import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from '../support/types.js';
 
 /**
@@ -187,7 +188,7 @@ async function inProcesses(world: World, events: number, processes: number): Pro
       groups.map(
         (group) =>
           new Promise<void>((resolve, reject) => {
-            const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+            const child = spawn(process.execPath, nodeArgsFor(entry), {
               env: { ...process.env, DATABASE_URL: world.url, NATS_URL, NATS_PREFIX: world.prefix, PROJECTIONS: group.join(',') },
               stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
             });
