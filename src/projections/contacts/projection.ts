@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
 import { applyContactEvents } from './batch.js';
+import type { ConsentState } from './fold.js';
 
 export const CONTACTS_PROJECTION = 'contacts';
 
@@ -169,18 +170,8 @@ async function touchContact(trx: Trx, contactId: string, position: string, set: 
   return row ?? null;
 }
 
-interface ConsentValues {
-  workspace_id: string;
-  contact_id: string;
-  topic: string;
-  status: 'subscribed' | 'unsubscribed';
-  source: string;
-  consent_text_version: string | null;
-  reason: string | null;
-  at: string;
-  changed_at: string;
-  last_position: string;
-}
+/** A consent row as written: the fold's state (fold.ts) with the position as text for pg. */
+type ConsentValues = Omit<ConsentState, 'last_position'> & { last_position: string };
 
 /** Upserts current consents; `changed_at` moves only when the status flips, the consent text version survives an unsubscribe. */
 async function upsertConsents(trx: Trx, rows: readonly ConsentValues[]): Promise<void> {
