@@ -25,7 +25,8 @@ export interface NatsCommandServerOptions {
 export class NatsCommandServer {
   private subscription: Subscription | null = null;
   private inFlight = new Set<Promise<void>>();
-  private readonly perKey: FixedWindows | null;
+  /** Commands per API key in one-minute windows; null: unlimited. */
+  private readonly perKey: { readonly max: number; readonly windows: FixedWindows } | null;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -33,9 +34,9 @@ export class NatsCommandServer {
     private readonly deps: CommandDeps,
     // The catalog holds commands of different input types; each checks its own input in `parse`.
     private readonly commands: readonly CommandDefinition<any>[] = COMMANDS, // eslint-disable-line @typescript-eslint/no-explicit-any
-    private readonly options: NatsCommandServerOptions = {},
+    options: NatsCommandServerOptions = {},
   ) {
-    this.perKey = options.perKeyPerMinute == null ? null : new FixedWindows(60_000);
+    this.perKey = options.perKeyPerMinute == null ? null : { max: options.perKeyPerMinute, windows: new FixedWindows(60_000) };
   }
 
   start(): void {
@@ -86,9 +87,9 @@ export class NatsCommandServer {
   }
 
   private countRequest(apiKeyId: string): void {
-    const max = this.options.perKeyPerMinute;
-    if (this.perKey === null || max == null) return;
-    const { count, ttlMs } = this.perKey.hit(apiKeyId);
+    if (this.perKey === null) return;
+    const { max, windows } = this.perKey;
+    const { count, ttlMs } = windows.hit(apiKeyId);
     if (count <= max) return;
     const retryAfterSeconds = Math.ceil(ttlMs / 1_000);
     throw new ApiError('RATE_LIMITED', `Too many commands: at most ${max} a minute per API key. Retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });

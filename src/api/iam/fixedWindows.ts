@@ -14,16 +14,16 @@ export class FixedWindows {
   ) {}
 
   /** Counts one hit of `key`; its count in the current window and the milliseconds until that window ends. */
-  hit(key: string, windowMs = this.windowMs): { count: number; ttlMs: number } {
+  hit(key: string): { count: number; ttlMs: number } {
     const now = this.now();
     let window = this.windows.get(key);
-    if (window === undefined || window.startedAt + windowMs <= now) {
-      if (window === undefined && this.windows.size >= MAX_TRACKED_KEYS) this.prune(now, windowMs);
+    if (window === undefined || window.startedAt + this.windowMs <= now) {
+      if (window === undefined && this.windows.size >= MAX_TRACKED_KEYS) this.prune(now);
       window = { count: 0, startedAt: now };
       this.windows.set(key, window);
     }
     window.count++;
-    return { count: window.count, ttlMs: window.startedAt + windowMs - now };
+    return { count: window.count, ttlMs: window.startedAt + this.windowMs - now };
   }
 
   /** The count of `key` in its current window (0 when none) and the milliseconds until the window ends. */
@@ -37,8 +37,8 @@ export class FixedWindows {
     return { count: window.count, ttlMs };
   }
 
-  private prune(now: number, windowMs: number): void {
-    for (const [key, window] of this.windows) if (window.startedAt + windowMs <= now) this.windows.delete(key);
+  private prune(now: number): void {
+    for (const [key, window] of this.windows) if (window.startedAt + this.windowMs <= now) this.windows.delete(key);
     for (const key of this.windows.keys()) {
       if (this.windows.size < MAX_TRACKED_KEYS) break;
       this.windows.delete(key);

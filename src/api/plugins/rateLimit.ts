@@ -22,13 +22,14 @@ function groupOf(url: string): Group | null {
 /**
  * One store of fixed one-minute windows for every route, so that a group's routes (GET and POST /graphql, the
  * tracking routes) share one counter per key: the limiter appends the group to the key. The library's default
- * store would count each route apart.
+ * store would count each route apart. Every route is configured with WINDOW_MS (below), so the window the
+ * library passes is always that one.
  */
 class SharedWindowStore {
   private readonly windows = new FixedWindows(WINDOW_MS);
 
-  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow = WINDOW_MS): void {
-    const { count, ttlMs } = this.windows.hit(key, timeWindow);
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void): void {
+    const { count, ttlMs } = this.windows.hit(key);
     callback(null, { current: count, ttl: ttlMs });
   }
 
