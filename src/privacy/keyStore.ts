@@ -12,7 +12,8 @@ export interface KeyOwner {
 
 /**
  * The per-contact data keys of crypto-shredding, in the read database (table contact_keys), outside the event
- * log. Every call is one statement for any number of contacts (an import batch asks for 1,000 at once).
+ * log. Every call is one statement for any number of contacts (an import batch asks for 1,000 at once); `ensure`
+ * takes a second one only for keys another writer created at the same moment.
  *
  * No cache across calls, on purpose: an erasure in one process must be seen by every other process's next read,
  * and a cached key would keep decrypting there. One indexed lookup per read or append call is the price
