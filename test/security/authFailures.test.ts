@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { AuthFailureThrottle } from '../../src/api/iam/authFailures.js';
-import { buildServer } from '../../src/api/server.js';
-import { loadConfig } from '../../src/infra/config.js';
 import { gql, seedWorkspace, useApiTestEnv, type SeededWorkspace } from '../api/support.js';
 import { subscribe } from '../support/graphqlWs.js';
+import { serversWithConfig } from './servers.js';
 
 const env = await useApiTestEnv('authfailures');
-const apps: FastifyInstance[] = [];
-const appWith = async (extra: Record<string, string>) => {
-  const app = await buildServer({ ...env.deps, config: loadConfig({ NODE_ENV: 'test', DATABASE_URL: env.url, LOG_LEVEL: 'silent', ...extra }) });
-  apps.push(app);
-  return app;
-};
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-});
+const { serverWith: appWith } = serversWithConfig(env);
 
 let ws: SeededWorkspace;
 beforeAll(async () => {

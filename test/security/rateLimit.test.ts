@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../src/api/server.js';
-import { ConfigError, loadConfig } from '../../src/infra/config.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/infra/config.js';
 import { gql, seedWorkspace, useApiTestEnv, type SeededWorkspace } from '../api/support.js';
+import { serversWithConfig } from './servers.js';
 
 const env = await useApiTestEnv('ratelimit');
-const limited = (extra: Record<string, string>) => loadConfig({ NODE_ENV: 'test', DATABASE_URL: env.url, LOG_LEVEL: 'silent', ...extra });
-const apps: FastifyInstance[] = [];
-const appWith = async (extra: Record<string, string>) => {
-  const app = await buildServer({ ...env.deps, config: limited(extra) });
-  apps.push(app);
-  return app;
-};
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-});
+const { configWith: limited, serverWith: appWith } = serversWithConfig(env);
 
 let ws: SeededWorkspace;
 beforeAll(async () => {
