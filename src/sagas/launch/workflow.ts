@@ -19,7 +19,7 @@
  * error.
  */
 import type { Decider } from '../../domain/shared/decider.js';
-import { DomainError, InvalidTransitionError, NotFoundError, ValidationError } from '../../domain/shared/errors.js';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../../domain/shared/errors.js';
 import type {
   AudienceExclusions,
   LaunchCounts,
@@ -29,6 +29,7 @@ import type {
   LaunchStep,
   RenderTally,
 } from '../../domain/launches/events.js';
+import { HoldoutAwaitsWinnerError, NoHoldoutError, NothingToResendError, PointOfNoReturnError } from './workflowErrors.js';
 
 export type LaunchPlan = LaunchStarted['data'];
 
@@ -101,39 +102,6 @@ export type LaunchCommand =
   | { readonly type: 'StartWinnerRound'; readonly data: { readonly variantKey: string; readonly by: 'auto' | 'manual'; readonly at: string } };
 
 export type LaunchCommandType = LaunchCommand['type'];
-
-/** After DeliveryStarted recovery is forward only: no compensation. */
-export class PointOfNoReturnError extends InvalidTransitionError {
-  constructor(from: LaunchStatus) {
-    super('launch', `${from} (emails may have been sent)`, 'CompensateLaunch');
-    this.name = 'PointOfNoReturnError';
-  }
-}
-
-/** ResendToFailed on a launch without failed recipients. */
-export class NothingToResendError extends DomainError {
-  readonly code = 'INVALID_TRANSITION';
-  constructor(readonly campaignId: string) {
-    super(`The launch of campaign ${campaignId} has no failed recipients to resend to`);
-    this.name = 'NothingToResendError';
-  }
-}
-
-/** The sample of an A/B test is sent while holdout recipients wait: the launch cannot complete before a winner. */
-export class HoldoutAwaitsWinnerError extends InvalidTransitionError {
-  constructor(from: LaunchStatus, holdout: number) {
-    super('launch', `${from} (${holdout} holdout recipients await the winner)`, 'CompleteLaunch');
-    this.name = 'HoldoutAwaitsWinnerError';
-  }
-}
-
-/** EndTestSample or StartWinnerRound on a launch without a holdout (no A/B test phase, or an audience too small). */
-export class NoHoldoutError extends InvalidTransitionError {
-  constructor(from: LaunchStatus, command: LaunchCommandType) {
-    super('launch', `${from} (no holdout awaits a winner)`, command);
-    this.name = 'NoHoldoutError';
-  }
-}
 
 const ZERO_TALLY: RenderTally = { attempted: 0, renderFailed: 0 };
 const HOUR_MS = 3_600_000;

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LaunchCounts, LaunchEvent } from '../../../src/domain/launches/events.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../../src/domain/shared/errors.js';
-import {
-  HoldoutAwaitsWinnerError,
-  launchDecider,
-  NoHoldoutError,
-  NothingToResendError,
-  PointOfNoReturnError,
-  type LaunchCommand,
-  type LaunchPlan,
-} from '../../../src/sagas/launch/workflow.js';
+import { launchDecider, type LaunchCommand, type LaunchPlan } from '../../../src/sagas/launch/workflow.js';
+import { HoldoutAwaitsWinnerError, NoHoldoutError, NothingToResendError, PointOfNoReturnError } from '../../../src/sagas/launch/workflowErrors.js';
 import { renderFailuresExceeded } from '../../../src/sagas/launch/renderThreshold.js';
 import { deciderSpec } from '../../support/decider.js';
 
