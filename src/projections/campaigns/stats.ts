@@ -1,9 +1,10 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type OnConflictBuilder, type Transaction } from 'kysely';
 import { upcastCampaignEvent } from '../../domain/campaigns/events.js';
 import { upcastContactEvent } from '../../domain/contacts/events.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
+import { applyStatsEvents } from './statsBatch.js';
 import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
 
 /**
@@ -51,7 +52,7 @@ export interface AudienceFrozenData {
   readonly at: string;
 }
 
-const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
+export const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
   EmailSent: 'sent',
   EmailDelivered: 'delivered',
   EmailOpened: 'opened',
@@ -64,6 +65,12 @@ const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * `applyMany` (statsBatch.ts) counts a launch's runs of EmailSent, EmailDelivered, EmailFailed and
+ * EmailRenderFailed that name their variant in a few statements per run, and hands every other event to `apply`.
+ * A change to how those four are validated or counted (countDelivery, markEngagement, bump) must be made in
+ * statsBatch.ts too; test/projections/campaigns/statsApplyMany.test.ts compares the two on a mixed log.
+ */
 export const campaignStatsProjection: Projection = {
   name: CAMPAIGN_STATS_PROJECTION,
   tables: ['campaign_stats', 'campaign_engagement'],
@@ -75,6 +82,7 @@ export const campaignStatsProjection: Projection = {
     if (event.type === 'ContactUnsubscribed') return countUnsubscribe(trx, event);
     return countDelivery(trx, event, deliveryData(event));
   },
+  applyMany: applyStatsEvents,
 };
 
 async function createRows(trx: Transaction<Database>, recorded: RecordedEvent): Promise<void> {
@@ -93,7 +101,7 @@ async function createRows(trx: Transaction<Database>, recorded: RecordedEvent): 
     .execute();
 }
 
-function deliveryData(event: RecordedEvent): DeliveryEventData {
+export function deliveryData(event: RecordedEvent): DeliveryEventData {
   const data = event.data as Partial<Record<keyof DeliveryEventData | 'sentAt', unknown>>;
   const { campaignId, variantKey, contactId } = data;
   if (typeof campaignId !== 'string' || !UUID.test(campaignId)) throw new Error(`${event.type} needs campaignId (a uuid)`);
@@ -185,22 +193,31 @@ async function markEngagement(
   campaignId: string,
   contactId: string,
   variantKey: string | null,
-  column: 'sent_at' | 'opened_at' | 'clicked_at' | 'unsubscribed_at',
+  column: EngagementColumn,
   at: string,
 ): Promise<boolean> {
   const row = await trx
     .insertInto('campaign_engagement')
     .values({ campaign_id: campaignId, contact_id: contactId, workspace_id: event.metadata.workspaceId, variant_key: variantKey, [column]: at })
-    .onConflict((oc) =>
-      oc
-        .columns(['campaign_id', 'contact_id'])
-        .doUpdateSet({ [column]: at, variant_key: sql`coalesce(campaign_engagement.variant_key, excluded.variant_key)` })
-        .where(`campaign_engagement.${column}`, 'is', null)
-        .whereRef('campaign_engagement.workspace_id', '=', 'excluded.workspace_id'),
-    )
+    .onConflict(keepFirst(column))
     .returning('campaign_id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+export type EngagementColumn = 'sent_at' | 'opened_at' | 'clicked_at' | 'unsubscribed_at';
+
+/**
+ * markEngagement's conflict rule, for any INSERT of engagement rows: an existing row of the same workspace takes
+ * the inserted `column` only while it has none, and keeps its variant key if it has one.
+ */
+export function keepFirst(column: EngagementColumn) {
+  return (oc: OnConflictBuilder<Database, 'campaign_engagement'>) =>
+    oc
+      .columns(['campaign_id', 'contact_id'])
+      .doUpdateSet({ [column]: sql.ref(`excluded.${column}`), variant_key: sql`coalesce(campaign_engagement.variant_key, excluded.variant_key)` })
+      .where(`campaign_engagement.${column}`, 'is', null)
+      .whereRef('campaign_engagement.workspace_id', '=', 'excluded.workspace_id');
 }
 
 /** Adds to the whole campaign's counters and the variant's, if the campaign is this event's workspace's. */
