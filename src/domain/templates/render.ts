@@ -160,8 +160,8 @@ export function renderTemplate(content: TemplateContent, scope: RenderScope): Re
   const render = (part: TemplatePart, source: string): string => {
     const engine = engineOf(part);
     try {
-      const parsed = engine.parse(source);
-      return engine.renderSync(parsed, { ...scope, contact: withMissingFields(scope.contact, contactFieldsOf(engine, parsed)) }) as string;
+      const { parsed, contactFields } = parsedPart(engine, source);
+      return engine.renderSync(parsed, { ...scope, contact: withMissingFields(scope.contact, contactFields) }) as string;
     } catch (error) {
       const { message, line, column } = describe(error);
       throw new TemplateRenderError(part, line, column, message);
@@ -172,6 +172,25 @@ export function renderTemplate(content: TemplateContent, scope: RenderScope): Re
     html: render('html', content.html),
     text: content.text === null ? null : render('text', content.text),
   };
+}
+
+/**
+ * Parsed parts by source, so that a launch parses and analyzes each part once, not once per recipient (a parsed
+ * template is only read by renderSync). Bounded: the oldest entry goes first once PARSED_LIMIT sources are held.
+ */
+const PARSED_LIMIT = 256;
+const parsedParts = new Map<string, { readonly parsed: Template[]; readonly contactFields: readonly string[] }>();
+
+function parsedPart(engine: Liquid, source: string): { readonly parsed: Template[]; readonly contactFields: readonly string[] } {
+  // The engine (HTML-escaping or not) is part of the key: the same source parses differently in each.
+  const key = `${engine === htmlEngine ? 'html' : 'plain'}\0${source}`;
+  const known = parsedParts.get(key);
+  if (known !== undefined) return known;
+  const parsed = engine.parse(source);
+  const entry = { parsed, contactFields: contactFieldsOf(engine, parsed) };
+  if (parsedParts.size >= PARSED_LIMIT) parsedParts.delete(parsedParts.keys().next().value!);
+  parsedParts.set(key, entry);
+  return entry;
 }
 
 function contactFieldsOf(engine: Liquid, parsed: Template[]): string[] {

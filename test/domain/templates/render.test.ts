@@ -90,6 +90,19 @@ describe('rendering', () => {
     expect(() => renderTemplate({ subject: 'x', html: '{{ campaign.constructor }}', text: null }, scope)).toThrow(/undefined variable/);
   });
 
+  it('a template parsed once renders each recipient with their own values, assigns and missing fields included', () => {
+    const content = { subject: 'For {{ contact.first_name | default: "you" }}', html: '{% assign n = contact.plan %}<p>{{ contact.email }} {{ n }}</p>', text: null };
+    const ada = renderTemplate(content, scope);
+    const bob = renderTemplate(content, { ...scope, contact: { email: 'bob@example.com', plan: 'pro' } });
+    const adaAgain = renderTemplate(content, scope);
+    expect([ada.subject, ada.html]).toEqual(['For Ada', '<p>ada@example.com </p>']);
+    expect([bob.subject, bob.html]).toEqual(['For you', '<p>bob@example.com pro</p>']);
+    expect(adaAgain).toEqual(ada);
+    // The same source in the other engine is its own parse: the text body is not HTML-escaped.
+    const amp = { ...scope, contact: { email: 'a&b@example.com' } };
+    expect(renderTemplate({ subject: 's', html: '{{ contact.email }}', text: '{{ contact.email }}' }, amp)).toMatchObject({ html: 'a&amp;b@example.com', text: 'a&b@example.com' });
+  });
+
   it('render limits stop runaway templates', () => {
     expect(() => renderTemplate({ subject: 'x', html: '{% for i in (1..100000000) %}{{ i }}{% endfor %}', text: null }, scope)).toThrow(/Cannot render the html at line 1, column 1: memory alloc limit exceeded/);
   });
