@@ -26,6 +26,7 @@ interface ResultFile {
   readonly machine?: Machine;
   readonly date?: string;
   readonly quick?: boolean;
+  readonly large?: boolean;
   readonly durationSeconds?: number;
   readonly figures?: readonly Figure[];
   readonly scaling?: readonly ScalingPoint[];
@@ -69,7 +70,7 @@ export function summaryMarkdown(results: readonly ResultFile[]): string {
   ];
   for (const result of results) {
     const load = result.machine?.loadAverage === undefined ? '' : `, load ${result.machine.loadAverage}`;
-    const run = `${result.quick === true ? 'quick' : 'full'}, ${result.date?.slice(0, 16).replace('T', ' ') ?? '?'}${result.durationSeconds === undefined ? '' : `, ${Math.round(result.durationSeconds)} s`}${load}`;
+    const run = `${result.quick === true ? 'quick' : result.large === true ? 'large' : 'full'}, ${result.date?.slice(0, 16).replace('T', ' ') ?? '?'}${result.durationSeconds === undefined ? '' : `, ${Math.round(result.durationSeconds)} s`}${load}`;
     const figures = result.figures ?? [];
     if (figures.length > 0) {
       for (const f of figures) {

@@ -5,7 +5,8 @@
  * database, prints a table per benchmark and writes bench/results/<name>.json (the common shape: `figures` with
  * baseline, ratio and target; `scaling` points; `targets`; the machine). Then bench/report.ts regenerates the
  * table in bench/README.md and the plots (bench/results/*.png) from every results file.
- * `npm run bench -- --report` only regenerates the report.
+ * `npm run bench -- --report` only regenerates the report. `npm run bench -- --large` runs the suites that have a
+ * large mode (1M points of the scaling curves, tens of minutes) into bench/results/<name>-large.json.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -31,13 +32,16 @@ async function discoverBenchmarks(): Promise<Benchmark[]> {
   return benchmarks;
 }
 
-async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machine, databases: BenchDatabases): Promise<boolean> {
+async function runBenchmark(benchmark: Benchmark, mode: { quick: boolean; large: boolean }, machine: Machine, databases: BenchDatabases): Promise<boolean> {
+  const { quick, large } = mode;
+  const name = large ? `${benchmark.name}-large` : benchmark.name;
   const started = Date.now();
-  console.log(`\n▶ ${benchmark.name} — ${benchmark.description}${quick ? ' (quick)' : ''}`);
+  console.log(`\n▶ ${name} — ${benchmark.description}${quick ? ' (quick)' : large ? ' (large)' : ''}`);
   const date = new Date().toISOString();
   try {
     const report = await benchmark.run({
       quick,
+      large,
       createDatabase: (label) => databases.create(label),
       progress: (message) => process.stderr.write(`  · ${message}\n`),
     });
@@ -45,14 +49,15 @@ async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machi
     for (const note of report.notes ?? []) console.log(`  ${note}`);
     for (const target of report.targets) console.log(`  ${target.met ? '✓' : '✗'} ${target.description}`);
     await mkdir(RESULTS_DIR, { recursive: true });
-    const file = new URL(`${benchmark.name}.json`, RESULTS_DIR);
+    const file = new URL(`${name}.json`, RESULTS_DIR);
     const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
     const result = {
-      name: benchmark.name,
+      name,
       description: benchmark.description,
       machine,
       date,
       quick,
+      ...(large ? { large } : {}),
       durationSeconds,
       figures: report.figures ?? [],
       scaling: report.scaling ?? [],
@@ -61,7 +66,7 @@ async function runBenchmark(benchmark: Benchmark, quick: boolean, machine: Machi
       ...report.body,
     };
     await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`  results: bench/results/${benchmark.name}.json (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
+    console.log(`  results: bench/results/${name}.json (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
     return true;
   } catch (error) {
     console.error(`✗ ${benchmark.name} failed:`, error);
@@ -75,6 +80,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      large: { type: 'boolean', default: false },
       only: { type: 'string' },
       report: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -86,14 +92,20 @@ async function main(): Promise<number> {
   }
   const all = await discoverBenchmarks();
   if (values.help) {
-    console.log(`usage: npm run bench [-- --quick] [-- --only <${all.map((b) => b.name).join('|')}>] [-- --report]`);
+    console.log(`usage: npm run bench [-- --quick | --large] [-- --only <${all.map((b) => b.name).join('|')}>] [-- --report]`);
+    console.log(`--large: the 1M points of the scaling curves (${all.filter((b) => b.large === true).map((b) => b.name).join(', ')}); tens of minutes`);
     console.log('env: BENCH_PG_ADMIN_URL (default postgres://root@127.0.0.1:5432/postgres)');
     return 0;
   }
+  if (values.quick && values.large) {
+    console.error('--quick and --large exclude each other');
+    return 2;
+  }
   const only = values.only?.split(',');
-  const selected = only === undefined ? all : all.filter((b) => only.includes(b.name));
+  const candidates = values.large ? all.filter((b) => b.large === true) : all;
+  const selected = only === undefined ? candidates : candidates.filter((b) => only.includes(b.name));
   if (selected.length === 0) {
-    console.error(`No benchmark named "${values.only}". Available: ${all.map((b) => b.name).join(', ')}`);
+    console.error(`No benchmark named "${values.only}"${values.large ? ' with a --large mode' : ''}. Available: ${candidates.map((b) => b.name).join(', ')}`);
     return 2;
   }
 
@@ -114,7 +126,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   let failures = 0;
   for (const benchmark of selected) {
-    if (!(await runBenchmark(benchmark, values.quick, machine, databases))) failures++;
+    if (!(await runBenchmark(benchmark, { quick: values.quick, large: values.large }, machine, databases))) failures++;
   }
   console.log(`\nall benchmarks: ${((Date.now() - started) / 1_000).toFixed(0)} s`);
   await writeReport();

@@ -34,8 +34,8 @@ import type { Benchmark, BenchContext, Figure, ScalingPoint, SuiteReport } from 
  * catch-up with 1, 2 and 4 projector processes (4 projections split over the processes).
  */
 
-// 1M is not in the full run: the relay publishes ~1–5k events/s on this shared 2-core machine (see README).
-const SIZES = { full: [10_000, 100_000], quick: [2_000, 5_000] } as const;
+// 1M only with --large: the relay alone publishes ~6k events/s here, so 1M takes minutes (see README).
+const SIZES = { full: [10_000, 100_000], quick: [2_000, 5_000], large: [10_000, 100_000, 1_000_000] } as const;
 const PROCESS_EVENTS = { full: 20_000, quick: 5_000 } as const;
 const PROCESS_COUNTS = [1, 2, 4] as const;
 const PROJECTIONS_FOR_PROCESSES = 4;
@@ -219,8 +219,9 @@ async function inProcesses(world: World, events: number, processes: number): Pro
 export const benchmark: Benchmark = {
   name: 'projection',
   description: 'projection catch-up through the relay and JetStream vs a raw JetStream → PostgreSQL batched insert loop; 1/2/4 projector processes',
+  large: true,
   async run(context): Promise<SuiteReport> {
-    const sizes = context.quick ? SIZES.quick : SIZES.full;
+    const sizes = context.quick ? SIZES.quick : context.large ? SIZES.large : SIZES.full;
     const runs: { events: number; relaySeconds: number; relayPerSecond: number; oursSeconds: number; oursPerSecond: number; rawSeconds: number; rawPerSecond: number; ratio: number }[] = [];
     const processEvents = context.quick ? PROCESS_EVENTS.quick : PROCESS_EVENTS.full;
     const processRuns: { processes: number; seconds: number; eventsPerSecond: number }[] = [];
@@ -246,7 +247,8 @@ export const benchmark: Benchmark = {
         context.progress(`${formatInteger(events)} events: ours ${formatInteger(run.oursPerSecond)}/s, raw ${formatInteger(run.rawPerSecond)}/s`);
         runs.push(run);
       }
-      for (const processes of PROCESS_COUNTS) {
+      // The process counts are the full run's (their size does not change with --large).
+      for (const processes of context.large ? [] : PROCESS_COUNTS) {
         context.progress(`${PROJECTIONS_FOR_PROCESSES} projections × ${formatInteger(processEvents)} events in ${processes} process(es)`);
         const seconds = await inProcesses(world, processEvents, processes);
         processRuns.push({ processes, seconds: round(seconds, 3), eventsPerSecond: Math.round((PROJECTIONS_FOR_PROCESSES * processEvents) / seconds) });

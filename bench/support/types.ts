@@ -11,6 +11,11 @@ export interface BenchDatabase {
 export interface BenchContext {
   /** CI-sized run: the suite should finish in a few seconds. */
   readonly quick: boolean;
+  /**
+   * `--large` (only suites with `large: true`): the full run's scaling curve extended to 1M events/recipients, far
+   * over the full run's 10-minute budget. Results go to bench/results/<name>-large.json.
+   */
+  readonly large: boolean;
   /** A fresh, empty database, dropped by the runner when the suite ends (also on failure or Ctrl-C). */
   createDatabase(label: string): Promise<BenchDatabase>;
   /** Progress to stderr, so stdout stays the report. */
@@ -81,5 +86,7 @@ export interface Benchmark {
   /** Used by `--only` and as the results file name. */
   readonly name: string;
   readonly description: string;
+  /** The suite has a `--large` mode (see BenchContext.large). */
+  readonly large?: boolean;
   run(context: BenchContext): Promise<SuiteReport>;
 }

@@ -45,7 +45,7 @@ const timed: Projection = {
 };
 
 const databases = new BenchDatabases();
-const context = { quick: true, createDatabase: (label: string) => databases.create(label), progress: () => {} };
+const context = { quick: true, large: false, createDatabase: (label: string) => databases.create(label), progress: () => {} };
 const pipeline = await startBenchPipeline(context, {
   database: 'command_path',
   projection: timed,
