@@ -8,7 +8,7 @@ import { holdoutOf } from '../../../src/sagas/launch/workflow.js';
 import { loadLaunch, runLaunchCommand, sagaContext } from '../../../src/sagas/launch/streams.js';
 import { winnerRoundCommandId } from '../../../src/sagas/launch/testPhase.js';
 import { onAccepted, startChild } from './childWorker.js';
-import { campaign, createCampaign, createContacts, createTemplate, defineSegment, emailsOf, launch, useLaunchWorld, waitFor, waitForLaunch, type LaunchWorld } from './support.js';
+import { campaign, createCampaign, createContacts, createTemplate, defineSegment, emailsOf, launch, SINGLE_WORKER_SETTINGS, useLaunchWorld, waitFor, waitForLaunch, type LaunchWorld } from './support.js';
 
 const world: LaunchWorld = await useLaunchWorld('launch_abcrash');
 
@@ -52,7 +52,7 @@ describe('launch saga: crashes in the A/B winner round', () => {
     expect(mailed().length).toBeLessThan(40);
     expect((await loadLaunch(world.env.eventStore, campaignId)).state).toMatchObject({ status: 'delivering', round: 2, winner: 'B' });
 
-    const worker = world.startWorker();
+    const worker = world.startWorker({ settings: SINGLE_WORKER_SETTINGS });
     try {
       const done = await waitForLaunch(world, campaignId, ['completed'], 30_000);
       expect(done.state).toMatchObject({ round: 2, counts: { audience: 40, sent: 40, failed: 0, unknown: 0 } });

@@ -17,7 +17,7 @@ import {
   defineSegment,
   emailsOf,
   launch,
-  TEST_SETTINGS,
+  SINGLE_WORKER_SETTINGS,
   useLaunchWorld,
   waitFor,
   waitForLaunch,
@@ -127,7 +127,7 @@ describe('launch saga: render failures after the first email', () => {
 describe('launch saga: provider outage after the first email', () => {
   it('the open circuit pauses the launch and the campaign; resumed once the provider is back, everyone gets one email', async () => {
     await worker.stop();
-    const circuitWorker = world.startWorker({ smtp: { ratePerSecond: 20, circuit: { failureThreshold: 3, coolDownMs: 300 } }, settings: { ...TEST_SETTINGS, batchSize: 5 } });
+    const circuitWorker = world.startWorker({ smtp: { ratePerSecond: 20, circuit: { failureThreshold: 3, coolDownMs: 300 } }, settings: { ...SINGLE_WORKER_SETTINGS, batchSize: 5 } });
     try {
       const emails = emailsOf(40, 'circuit');
       const { campaignId } = await readyCampaign('circuit', emails);

@@ -13,6 +13,7 @@ import {
   defineSegment,
   emailsOf,
   launch,
+  SINGLE_WORKER_SETTINGS,
   useLaunchWorld,
   waitFor,
   waitForLaunch,
@@ -55,7 +56,7 @@ describe('launch saga: crash recovery', () => {
       expect(killedAfter).toBeLessThan(AUDIENCE);
       if (run > 1) expect(reconciledSent, 'a row accepted by the provider but not yet marked sent').toBeGreaterThan(0);
 
-      const worker = world.startWorker();
+      const worker = world.startWorker({ settings: SINGLE_WORKER_SETTINGS });
       try {
         const done = await waitForLaunch(world, campaignId, ['completed'], 30_000);
         expect(done.state).toMatchObject({ counts: { audience: AUDIENCE, sent: AUDIENCE, failed: 0, unknown: 0 } });

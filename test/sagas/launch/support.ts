@@ -36,7 +36,7 @@ import { uniquePrefix } from '../../support/nats.js';
 import { useSmtpSink, type SmtpSink } from '../../support/smtpSink.js';
 import { SECRET, SENDER, TEST_SETTINGS } from './settings.js';
 
-export { SECRET, SENDER, TEST_SETTINGS } from './settings.js';
+export { SECRET, SENDER, SINGLE_WORKER_SETTINGS, TEST_SETTINGS } from './settings.js';
 const PROJECTIONS: readonly Projection[] = [...contactsProjections, ...segmentsProjections, ...templatesProjections, ...campaignsProjections];
 
 export interface LaunchWorld {
