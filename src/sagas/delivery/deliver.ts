@@ -41,6 +41,8 @@ export interface DeliverBatchReport {
   readonly circuitOpen: boolean;
   /** Where the next round's claim should continue (`claimAfter`). */
   readonly claimedUpTo: string | null;
+  /** The keys of every row this round claimed (those settled have an outcome to record). */
+  readonly claimedKeys: readonly string[];
 }
 
 /** sha256 (hex) of the rendered subject, html and text: EmailSent proves what was sent. */
@@ -139,7 +141,7 @@ async function deliverClaimedBatch(options: DeliverBatchOptions): Promise<Delive
     const kind = kinds.get(key);
     if (kind !== undefined) counts[kind]++;
   }
-  return { claimed: rows.length, ...counts, circuitOpen, claimedUpTo };
+  return { claimed: rows.length, ...counts, circuitOpen, claimedUpTo, claimedKeys: rows.map((r) => r.idempotency_key) };
 }
 
 /**

@@ -241,17 +241,23 @@ export class DeliveryLedger {
     return report;
   }
 
-  /** Settled rows whose outcome event is not yet in the event store. */
-  async outcomesToRecord(campaignId: string, limit: number): Promise<DeliveryLedgerRow[]> {
-    return this.db
+  /**
+   * Settled rows whose outcome event is not yet in the event store: the campaign's, or only those of `keys` (the
+   * rows a worker just settled). With keys it is a primary-key lookup; without, a scan of the campaign's
+   * unrecorded rows, whose partial index keeps an entry per row that was ever unrecorded until vacuum removes it
+   * (measured at 1M recipients without autovacuum: 54k entries and 30k heap blocks per call, 140 ms, growing with
+   * the launch), so a running launch records by key and scans only before it ends and on recovery.
+   */
+  async outcomesToRecord(campaignId: string, limit: number, keys?: readonly string[]): Promise<DeliveryLedgerRow[]> {
+    if (keys !== undefined && keys.length === 0) return [];
+    let query = this.db
       .selectFrom('delivery_ledger')
       .selectAll()
       .where('campaign_id', '=', campaignId)
       .where('recorded', '=', false)
-      .where('status', 'in', ['sent', 'failed'])
-      .orderBy('idempotency_key')
-      .limit(limit)
-      .execute();
+      .where('status', 'in', ['sent', 'failed']);
+    if (keys !== undefined) query = query.where('idempotency_key', '=', sql<string>`ANY(${[...keys]}::text[])`);
+    return query.orderBy('idempotency_key').limit(limit).execute();
   }
 
   async markRecorded(keys: readonly string[]): Promise<void> {

@@ -16,6 +16,8 @@ export interface RecordOutcomesOptions {
   /** The launch's correlation id: every outcome event carries it. */
   readonly correlationId: string;
   readonly batchSize?: number;
+  /** Only these rows (those a worker just settled); default every unrecorded row of the campaign. */
+  readonly keys?: readonly string[];
 }
 
 /**
@@ -28,11 +30,11 @@ export interface RecordOutcomesOptions {
  * stream" as success. So every outcome is in the store exactly once, however often this runs.
  */
 export async function recordOutcomes(options: RecordOutcomesOptions): Promise<{ recorded: number }> {
-  const { eventStore, ledger, campaignId, correlationId } = options;
+  const { eventStore, ledger, campaignId, correlationId, keys } = options;
   const batchSize = options.batchSize ?? 500;
   let recorded = 0;
   for (;;) {
-    const rows = await ledger.outcomesToRecord(campaignId, batchSize);
+    const rows = await ledger.outcomesToRecord(campaignId, batchSize, keys);
     if (rows.length === 0) return { recorded };
     const appends = rows.map((row) => appendFor(row, correlationId));
     try {

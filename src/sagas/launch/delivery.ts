@@ -3,7 +3,7 @@ import { deliverBatch, type DeliverBatchReport, type RenderedEmail } from '../de
 import type { DeliveryLedgerRow } from '../delivery/ledger.js';
 import type { EmailSender } from '../delivery/smtpSender.js';
 import { syncCampaign } from './campaignSync.js';
-import { countsOf, releaseStaleClaims, renderTallyOf, tallyLedger, type LedgerTally } from './launchLedger.js';
+import { countsOf, hasUnsettledRows, releaseStaleClaims, renderTallyOf, tallyLedger, type LedgerTally } from './launchLedger.js';
 import { recordRoundOutcomes } from './outcomes.js';
 import { fail } from './orchestration.js';
 import { ledgerRenderer, loadVariantContents, MissingTemplateVersionError } from './rendering.js';
@@ -14,8 +14,13 @@ import { sleep } from './timeouts.js';
 import { linkTo, withSpan } from '../../infra/spans.js';
 import { renderFailuresExceeded } from './renderThreshold.js';
 
-/** How often a busy worker counts the campaign's ledger rows in full (a pass over all of them). */
+/**
+ * How often a busy worker counts the campaign's ledger rows in full (a pass over all of them): every 2 s, or, when
+ * a count takes longer than 1/20 of that, every 20 counts' time, so that counting never costs more than ~5% of the
+ * worker's time however large the campaign (a 1M-row count takes a few hundred ms).
+ */
 const TALLY_EVERY_MS = 2_000;
+const TALLY_COST_SHARE = 20;
 
 /**
  * The delivery rounds of one launch on this worker. Any number of workers run them for the same launch: the
@@ -31,8 +36,9 @@ const TALLY_EVERY_MS = 2_000;
  * No statement of a round visits the whole campaign (that made a launch O(N²) in its audience): claims continue
  * from this worker's last claimed key, a round's outcome events are recorded while the next round sends, the
  * crash-recovery sweeps run every half lease (and whenever nothing was claimable), and the ledger is counted in
- * full only every TALLY_EVERY_MS, before any pause or completion, and when a claim comes back empty; in between,
- * the render-failure threshold is judged on the last count plus this worker's own rounds.
+ * full only every TALLY_EVERY_MS (longer when a count is slow), before any pause or completion, and when a claim
+ * comes back empty and two index probes find nothing pending or sending left; in between, the render-failure
+ * threshold is judged on the last count plus this worker's own rounds.
  */
 export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stopping: () => boolean): Promise<void> {
   const sender = rt.sender;
@@ -45,11 +51,10 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
   let lastSweep = Number.NEGATIVE_INFINITY;
   let idle = true;
   let claimAfter: string | null = null;
-  const counter = new LedgerCounter(async () => {
-    // After this worker's outcomes are recorded: completion follows a count, and LaunchCompleted comes last.
-    await recording.settled();
-    return tallyLedger(rt.db, campaignId);
-  });
+  // Rows a sweep reconciled as sent: recorded with the next round's rows.
+  let reconciledSent: readonly string[] = [];
+  // Counted after this worker's outcomes are recorded: completion follows a count, and LaunchCompleted comes last.
+  const counter = new LedgerCounter(() => recording.settled(), () => tallyLedger(rt.db, campaignId));
   for (;;) {
     if (stopping()) return recording.settled();
     const launch = await loadLaunch(rt.eventStore, campaignId);
@@ -79,6 +84,7 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       lastSweep = performance.now();
       await releaseStaleClaims(rt.db, campaignId, rt.settings.claimLeaseMs);
       const reconciled = await rt.ledger.reconcileSending(rt.reconciler, { campaignId, staleAfterMs: rt.settings.staleSendingAfterMs });
+      reconciledSent = [...reconciledSent, ...reconciled.sent];
       if (reconciled.sent.length + reconciled.requeued.length + reconciled.unknown.length > 0) log.warn({ reconciled: { sent: reconciled.sent.length, requeued: reconciled.requeued.length, unknown: reconciled.unknown.length } }, 'settled sends left in doubt');
     }
 
@@ -93,12 +99,18 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
     const report = await withSpan('saga launch delivery', { 'campaign.id': campaignId, 'launch.round': state.round, 'correlation.id': launch.correlationId }, () => deliverBatch({ ledger: rt.ledger, sender, campaignId, workerId: rt.workerId, batchSize: rt.settings.batchSize, claimAfter, render: render!, logger: rt.logger }), { root: true, links: started === undefined ? [] : [started] });
     claimAfter = report.claimedUpTo;
     idle = report.claimed === 0;
-    // This round's outcome events are appended while the next round sends (one recording at a time).
+    // This round's outcome events are appended while the next round sends (one recording at a time), looked up by
+    // key: the rows this round claimed and those a sweep reconciled.
     await recording.settled();
-    recording.start(() => recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round }));
+    const keys = [...report.claimedKeys, ...reconciledSent];
+    reconciledSent = [];
+    recording.start(() => recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round, keys }));
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');
 
-    if (idle || counter.due()) await counter.count();
+    // Idle while other workers finish their batches: two index probes a round, the full count only once nothing
+    // is left pending or sending (a count per idle round was a pass over the whole campaign every idleDelayMs).
+    const othersBusy = idle && (await hasUnsettledRows(rt.db, campaignId));
+    if ((idle && !othersBusy) || counter.due()) await counter.count();
     else counter.add(report);
 
     // Only a circuit still open after the batch: a half-open probe that succeeded closed it again (the rows that
@@ -115,8 +127,11 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       }
     }
     if (idle) {
-      const tally = counter.tally;
-      if (tally.pending === 0 && tally.sending === 0) {
+      const tally = othersBusy ? null : counter.tally;
+      if (tally !== null && tally.pending === 0 && tally.sending === 0) {
+        // Whatever settled outside this worker's rounds (a dead worker's rows reconciled by another worker, a
+        // recording that failed) is recorded before the launch moves on: its last event follows every outcome.
+        await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
         if (tally.held === 0) return complete(rt, launch, tally);
         if (state.winner === null) return endTestSample(rt, launch, tally);
         holdoutChecked = false;
@@ -130,20 +145,26 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
 
 /** The last full count of the ledger, and the render tally since then as far as this worker's own rounds tell. */
 class LedgerCounter {
-  private last: { readonly tally: LedgerTally; readonly at: number } | null = null;
+  private last: { readonly tally: LedgerTally; readonly at: number; readonly tookMs: number } | null = null;
   estimate: RenderTally = { attempted: 0, renderFailed: 0 };
 
-  constructor(private readonly countLedger: () => Promise<LedgerTally>) {}
+  constructor(
+    private readonly before: () => Promise<void>,
+    private readonly countLedger: () => Promise<LedgerTally>,
+  ) {}
 
   async count(): Promise<LedgerTally> {
+    await this.before();
+    const started = performance.now();
     const tally = await this.countLedger();
-    this.last = { tally, at: performance.now() };
+    const at = performance.now();
+    this.last = { tally, at, tookMs: at - started };
     this.estimate = renderTallyOf(tally);
     return tally;
   }
 
   due(): boolean {
-    return this.last === null || performance.now() - this.last.at >= TALLY_EVERY_MS;
+    return this.last === null || performance.now() - this.last.at >= Math.max(TALLY_EVERY_MS, this.last.tookMs * TALLY_COST_SHARE);
   }
 
   add(report: DeliverBatchReport): void {

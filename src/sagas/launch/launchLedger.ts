@@ -38,6 +38,18 @@ export async function tallyLedger(db: Kysely<Database>, campaignId: string): Pro
   return tally;
 }
 
+/**
+ * Whether any of the campaign's rows is still pending or sending: two index probes, not a count. An idle worker
+ * asks this every round while other workers finish their batches; only when it says no is the ledger counted in
+ * full (to complete). The pending range is read backwards, as in campaignsWithLedgerWork below.
+ */
+export async function hasUnsettledRows(db: Kysely<Database>, campaignId: string): Promise<boolean> {
+  const { rows } = await sql<{ unsettled: boolean }>`
+    SELECT (SELECT l.idempotency_key FROM delivery_ledger l WHERE l.campaign_id = ${campaignId} AND l.status = 'pending' ORDER BY l.idempotency_key DESC LIMIT 1) IS NOT NULL
+        OR EXISTS (SELECT 1 FROM delivery_ledger l WHERE l.campaign_id = ${campaignId} AND l.status = 'sending') AS unsettled`.execute(db);
+  return rows[0]!.unsettled;
+}
+
 /** The counts a launch ends with; rows missing from the frozen audience were released by a cancel; held rows were never sent. */
 export function countsOf(tally: LedgerTally, audienceSize: number): LaunchCounts {
   return {

@@ -20,17 +20,19 @@ export interface RecordRoundOptions {
   readonly correlationId: string;
   /** The send round the unrecorded rows settled in (the launch's current round). */
   readonly round: number;
+  /** Only these rows (a round's claimed keys); default every unrecorded row of the campaign. */
+  readonly keys?: readonly string[];
 }
 
 const BATCH = 200;
 const CONFLICT_RETRIES = 5;
 
 export async function recordRoundOutcomes(options: RecordRoundOptions): Promise<number> {
-  const { eventStore, ledger, campaignId, correlationId, round } = options;
-  if (round <= 1) return (await recordOutcomes({ eventStore, ledger, campaignId, correlationId })).recorded;
+  const { eventStore, ledger, campaignId, correlationId, round, keys } = options;
+  if (round <= 1) return (await recordOutcomes({ eventStore, ledger, campaignId, correlationId, ...(keys === undefined ? {} : { keys }) })).recorded;
   let recorded = 0;
   for (;;) {
-    const rows = await ledger.outcomesToRecord(campaignId, BATCH);
+    const rows = await ledger.outcomesToRecord(campaignId, BATCH, keys);
     if (rows.length === 0) return recorded;
     for (const row of rows) await appendRoundOutcome(eventStore, row, round, correlationId);
     await ledger.markRecorded(rows.map((r) => r.idempotency_key));

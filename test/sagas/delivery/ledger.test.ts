@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/infra/logger.js';
 import { deliverBatch } from '../../../src/sagas/delivery/deliver.js';
 import { DeliveryLedger, noReconciler } from '../../../src/sagas/delivery/ledger.js';
+import { hasUnsettledRows } from '../../../src/sagas/launch/launchLedger.js';
 import { createSmtpSender } from '../../../src/sagas/delivery/smtpSender.js';
 import { useSmtpSink } from '../../support/smtpSink.js';
 import { recipients, render, useDeliveryTestEnv } from './fixtures.js';
@@ -75,6 +76,27 @@ describe('delivery ledger', () => {
     expect(await ledger.get(b!)).toMatchObject({ status: 'failed', failure_kind: 'permanent', smtp_code: 550, last_error: '550 no such user' });
     expect(await ledger.get(c!)).toMatchObject({ status: 'pending', claimed_by: null, last_error: 'provider unreachable' });
     expect(await ledger.get(d!)).toMatchObject({ status: 'sending', attempts: 1, subject: 's' });
+  });
+
+  it('hasUnsettledRows: true while any row of the campaign is pending (claimed or not) or sending, false once all are settled', async () => {
+    const audience = recipients(3);
+    const campaignId = audience[0]!.campaignId;
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(false);
+    await ledger.enqueue(audience);
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(true);
+    const rows = await ledger.claimBatch(campaignId, 3, 'w');
+    expect(await ledger.markSending(rows[0]!.idempotency_key, 'w', content)).toBe(true);
+    expect(await ledger.markSent(rows[0]!.idempotency_key)).toBe(true);
+    expect(await ledger.markRenderFailed(rows[1]!.idempotency_key, 'w', 'template error')).toBe(true);
+    // One row left, claimed and then in 'sending': still unsettled either way.
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(true);
+    expect(await ledger.markSending(rows[2]!.idempotency_key, 'w', content)).toBe(true);
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(true);
+    expect(await ledger.markFailed(rows[2]!.idempotency_key, { kind: 'permanent', smtpCode: 550, reason: '550', attempts: 1 })).toBe(true);
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(false);
+    // Another campaign's pending rows are not this one's.
+    await ledger.enqueue(recipients(1));
+    expect(await hasUnsettledRows(env.db, campaignId)).toBe(false);
   });
 
   it('an expired claim is taken over by another worker, and the old owner can no longer mark it', async () => {

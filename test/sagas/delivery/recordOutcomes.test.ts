@@ -67,6 +67,26 @@ describe('recording delivery outcomes', () => {
     expect(await ledger.outcomesToRecord(audience[0]!.campaignId, 100)).toEqual([]);
   });
 
+  it('with keys, records only those rows (settled and unrecorded among them); the rest wait for a scan', async () => {
+    const audience = recipients(6);
+    await settle(audience, (_, i) => (i === 4 ? 'failed' : 'sent'));
+    const campaignId = audience[0]!.campaignId;
+    const keys = (await ledger.outcomesToRecord(campaignId, 100)).map((r) => r.idempotency_key).sort();
+    expect(keys).toHaveLength(6);
+    // Two of the six, plus a key that is not this campaign's and one that does not exist: nothing else is touched.
+    const chosen = [keys[1]!, keys[4]!];
+    expect((await ledger.outcomesToRecord(campaignId, 100, [...chosen, 'no-such-key'])).map((r) => r.idempotency_key).sort()).toEqual(chosen);
+    expect(await ledger.outcomesToRecord(campaignId, 100, [])).toEqual([]);
+    const byKey = await recordOutcomes({ eventStore, ledger, campaignId, correlationId: 'c-keys', keys: chosen });
+    expect(byKey.recorded).toBe(2);
+    const left = (await ledger.outcomesToRecord(campaignId, 100)).map((r) => r.idempotency_key).sort();
+    expect(left).toEqual(keys.filter((k) => !chosen.includes(k)));
+    // Recording the same keys again finds nothing; the scan records the other four, each once.
+    expect((await recordOutcomes({ eventStore, ledger, campaignId, correlationId: 'c-keys', keys: chosen })).recorded).toBe(0);
+    expect((await recordOutcomes({ eventStore, ledger, campaignId, correlationId: 'c-keys' })).recorded).toBe(4);
+    for (const r of audience) expect(await streamOf(r), r.contactId).toHaveLength(1);
+  });
+
   it('is idempotent across a crash between the append and markRecorded', async () => {
     const audience = recipients(6);
     const campaignId = audience[0]!.campaignId;
