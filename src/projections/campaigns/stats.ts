@@ -1,9 +1,10 @@
-import { sql, type OnConflictBuilder, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { upcastCampaignEvent } from '../../domain/campaigns/events.js';
 import { upcastContactEvent } from '../../domain/contacts/events.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
 import type { Projection } from '../runner/projectionRunner.js';
+import { COUNTER_OF, DELIVERY_EVENT_TYPES, deliveryData, keepFirst, UUID, type DeliveryEventData, type DeliveryEventType, type EngagementColumn } from './deliveryEvents.js';
 import { applyStatsEvents } from './statsBatch.js';
 import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
 
@@ -35,15 +36,6 @@ import { STATS_COUNTERS, WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
  */
 export const CAMPAIGN_STATS_PROJECTION = 'campaign_stats';
 
-export const DELIVERY_EVENT_TYPES = ['EmailSent', 'EmailDelivered', 'EmailOpened', 'EmailClicked', 'EmailBounced', 'EmailComplained', 'EmailFailed', 'EmailRenderFailed'] as const;
-export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
-
-export interface DeliveryEventData {
-  readonly campaignId: string;
-  readonly variantKey: string | null;
-  readonly contactId: string;
-  readonly at: string;
-}
 
 export interface AudienceFrozenData {
   readonly campaignId: string;
@@ -52,18 +44,6 @@ export interface AudienceFrozenData {
   readonly at: string;
 }
 
-export const COUNTER_OF: Readonly<Record<DeliveryEventType, StatsCounter>> = {
-  EmailSent: 'sent',
-  EmailDelivered: 'delivered',
-  EmailOpened: 'opened',
-  EmailClicked: 'clicked',
-  EmailBounced: 'bounced',
-  EmailComplained: 'complained',
-  EmailFailed: 'failed',
-  EmailRenderFailed: 'failed',
-};
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `applyMany` (statsBatch.ts) counts a launch's runs of EmailSent, EmailDelivered, EmailFailed and
@@ -82,7 +62,7 @@ export const campaignStatsProjection: Projection = {
     if (event.type === 'ContactUnsubscribed') return countUnsubscribe(trx, event);
     return countDelivery(trx, event, deliveryData(event));
   },
-  applyMany: applyStatsEvents,
+  applyMany: (trx, events) => applyStatsEvents(trx, events, (t, e) => campaignStatsProjection.apply(t, e)),
 };
 
 async function createRows(trx: Transaction<Database>, recorded: RecordedEvent): Promise<void> {
@@ -101,15 +81,6 @@ async function createRows(trx: Transaction<Database>, recorded: RecordedEvent): 
     .execute();
 }
 
-export function deliveryData(event: RecordedEvent): DeliveryEventData {
-  const data = event.data as Partial<Record<keyof DeliveryEventData | 'sentAt', unknown>>;
-  const { campaignId, variantKey, contactId } = data;
-  if (typeof campaignId !== 'string' || !UUID.test(campaignId)) throw new Error(`${event.type} needs campaignId (a uuid)`);
-  if (variantKey != null && typeof variantKey !== 'string') throw new Error(`${event.type} has a variantKey that is not a string`);
-  if (typeof contactId !== 'string' || contactId === '') throw new Error(`${event.type} needs contactId`);
-  const at = [data.at, data.sentAt].find((t): t is string => typeof t === 'string') ?? event.recordedAt.toISOString();
-  return { campaignId, variantKey: variantKey ?? null, contactId, at };
-}
 
 /** Events name campaigns by id: only the campaign's own workspace may count for it. */
 async function isWorkspaceCampaign(trx: Transaction<Database>, event: RecordedEvent, campaignId: string): Promise<boolean> {
@@ -205,20 +176,6 @@ async function markEngagement(
   return row !== undefined;
 }
 
-export type EngagementColumn = 'sent_at' | 'opened_at' | 'clicked_at' | 'unsubscribed_at';
-
-/**
- * markEngagement's conflict rule, for any INSERT of engagement rows: an existing row of the same workspace takes
- * the inserted `column` only while it has none, and keeps its variant key if it has one.
- */
-export function keepFirst(column: EngagementColumn) {
-  return (oc: OnConflictBuilder<Database, 'campaign_engagement'>) =>
-    oc
-      .columns(['campaign_id', 'contact_id'])
-      .doUpdateSet({ [column]: sql.ref(`excluded.${column}`), variant_key: sql`coalesce(campaign_engagement.variant_key, excluded.variant_key)` })
-      .where(`campaign_engagement.${column}`, 'is', null)
-      .whereRef('campaign_engagement.workspace_id', '=', 'excluded.workspace_id');
-}
 
 /** Adds to the whole campaign's counters and the variant's, if the campaign is this event's workspace's. */
 async function bump(trx: Transaction<Database>, event: RecordedEvent, campaignId: string, variantKey: string | null, counts: Partial<Record<StatsCounter, number>>): Promise<void> {

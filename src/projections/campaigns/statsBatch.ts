@@ -1,15 +1,12 @@
 import { sql, type Transaction } from 'kysely';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import type { Database } from '../db/schema.js';
-import { campaignStatsProjection, COUNTER_OF, deliveryData, keepFirst, type DeliveryEventType } from './stats.js';
+import { COUNTER_OF, deliveryData, keepFirst, type DeliveryEventType } from './deliveryEvents.js';
 import { WHOLE_CAMPAIGN, type StatsCounter } from './tables.js';
 
 type Trx = Transaction<Database>;
 
-/**
- * What a launch appends, one per recipient, always naming the variant: counted by a run's statements below.
- * stats.ts's exports are used only inside functions: stats.ts imports this file, so at load they are not set yet.
- */
+/** What a launch appends, one per recipient, always naming the variant: counted by a run's statements below. */
 const BULK_TYPES: ReadonlySet<string> = new Set<DeliveryEventType>(['EmailSent', 'EmailDelivered', 'EmailFailed', 'EmailRenderFailed']);
 
 /** A bulk event, validated as `apply` validates it; `campaignId` lower-cased, as PostgreSQL prints a uuid. */
@@ -38,7 +35,7 @@ interface Delivery {
  *   leaves the same rows.
  * Rows travel as one array parameter per column (unnest), so a run's length never meets the bind-parameter limit.
  */
-export async function applyStatsEvents(trx: Trx, events: readonly RecordedEvent[]): Promise<void> {
+export async function applyStatsEvents(trx: Trx, events: readonly RecordedEvent[], apply: (trx: Trx, event: RecordedEvent) => Promise<void>): Promise<void> {
   let run: RecordedEvent[] = [];
   for (const event of events) {
     if (isBulk(event)) {
@@ -47,7 +44,7 @@ export async function applyStatsEvents(trx: Trx, events: readonly RecordedEvent[
     }
     await countRun(trx, run);
     run = [];
-    await campaignStatsProjection.apply(trx, event);
+    await apply(trx, event);
   }
   await countRun(trx, run);
 }
