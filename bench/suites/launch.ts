@@ -336,7 +336,8 @@ export const benchmark: Benchmark = {
       const scaling: ScalingPoint[] = [
         ...runs.map((r) => ({ series: 'launch saga, 1 worker', size: r.recipients, throughput: r.emailsPerSecond, unit: 'emails/s', seconds: r.seconds })),
         { series: 'raw nodemailer (ceiling)', size: rawCount, throughput: raw.emailsPerSecond, unit: 'emails/s', seconds: raw.seconds },
-        ...processRuns.map((r) => ({ series: `launch saga, ${formatInteger(r.recipients)} recipients`, size: r.processes, throughput: r.emailsPerSecond, unit: 'emails/s', axis: 'processes' as const, seconds: r.seconds })),
+        // Only with the worker-count runs (not in --large): one point would be a panel of its own.
+        ...(processRuns.length > 1 ? processRuns.map((r) => ({ series: `launch saga, ${formatInteger(r.recipients)} recipients`, size: r.processes, throughput: r.emailsPerSecond, unit: 'emails/s', axis: 'processes' as const, seconds: r.seconds })) : []),
       ];
       return {
         body: { pool: POOL, batch: BATCH, runs, processRuns: processRuns.slice(1), raw: { count: rawCount, ...raw }, ratio, rssGrowthMb: growthMb },
