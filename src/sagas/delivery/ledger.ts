@@ -249,29 +249,13 @@ export class DeliveryLedger {
    * the launch), so a running launch records by key and scans only before it ends and on recovery.
    */
   async outcomesToRecord(campaignId: string, limit: number, keys?: readonly string[]): Promise<DeliveryLedgerRow[]> {
-    if (keys === undefined) {
-      return this.db
-        .selectFrom('delivery_ledger')
-        .selectAll()
-        .where('campaign_id', '=', campaignId)
-        .where('recorded', '=', false)
-        .where('status', 'in', ['sent', 'failed'])
-        .orderBy('idempotency_key')
-        .limit(limit)
-        .execute();
-    }
+    const unrecorded = sql<boolean>`campaign_id = ${campaignId} AND NOT recorded AND status IN ('sent', 'failed')`;
+    if (keys === undefined) return this.db.selectFrom('delivery_ledger').selectAll().where(unrecorded).orderBy('idempotency_key').limit(limit).execute();
     if (keys.length === 0) return [];
     // The rows by primary key first, then the conditions: `OFFSET 0` keeps the planner from pushing them into the
     // lookup, where it preferred the partial index above (measured: 38k heap blocks instead of one per key).
-    return this.db
-      .selectFrom((eb) => eb.selectFrom('delivery_ledger').selectAll().where('idempotency_key', '=', sql<string>`ANY(${[...keys]}::text[])`).offset(0).as('l'))
-      .selectAll()
-      .where('campaign_id', '=', campaignId)
-      .where('recorded', '=', false)
-      .where('status', 'in', ['sent', 'failed'])
-      .orderBy('idempotency_key')
-      .limit(limit)
-      .execute();
+    const byKey = this.db.selectFrom('delivery_ledger').selectAll().where('idempotency_key', '=', sql<string>`ANY(${[...keys]}::text[])`).offset(0);
+    return this.db.selectFrom(byKey.as('l')).selectAll().where(unrecorded).orderBy('idempotency_key').limit(limit).execute();
   }
 
   async markRecorded(keys: readonly string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { campaignSchemaVersionOf, campaignStreamId } from '../../../src/domain/c
 import { handleCommand } from '../../../src/eventstore/commandHandler.js';
 import type { EventMetadata, EventStore, NewEvent } from '../../../src/eventstore/port.js';
 import { contextIn } from './pipeline.js';
+import { seededRandom } from '../../support/seededRandom.js';
 
 /**
  * A seeded log of what the campaign stats projection reads, over two workspaces: campaigns with variants, without,
@@ -24,16 +25,6 @@ export interface DeliveryLog {
   readonly poison: number;
 }
 
-/** mulberry32: the same log on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Campaign {
   readonly id: string;
   readonly workspaceId: string;
@@ -46,7 +37,7 @@ interface Campaign {
 type Draft = { type: string; data: Record<string, unknown>; workspaceId: string; schemaVersion?: number };
 
 export async function appendDeliveryLog(store: EventStore, options: { bursts: number; seed: number }): Promise<DeliveryLog> {
-  const rnd = random(options.seed);
+  const rnd = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const [wsA, wsB] = [`ws-${randomUUID()}`, `ws-${randomUUID()}`];
   let clock = Date.parse('2026-05-04T08:00:00Z');

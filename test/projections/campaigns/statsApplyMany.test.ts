@@ -4,17 +4,17 @@
  * 500 through the runner's own batch code (applyBatch). Already-applied events are skipped by the checkpoint;
  * and a launch's sends cost a few statements per batch instead of three each.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore, RecordedEvent } from '../../../src/eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/eventstore/postgres/index.js';
-import { silentLogger } from '../../../src/infra/logger.js';
 import { createKysely, createPool } from '../../../src/infra/postgres.js';
 import { campaignStatsProjection } from '../../../src/projections/campaigns/stats.js';
 import { WHOLE_CAMPAIGN } from '../../../src/projections/campaigns/tables.js';
 import { migrateReadModels } from '../../../src/projections/db/migrate.js';
 import type { Database } from '../../../src/projections/db/schema.js';
-import { applyBatch, type BatchResult, type Projection } from '../../../src/projections/runner/applyBatch.js';
+import type { Projection } from '../../../src/projections/runner/applyBatch.js';
+import { countingApplyMany, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { readWholeLog } from '../../support/rebuildCompare.js';
 import { appendDeliveryLog, type DeliveryLog } from './deliveryLog.js';
@@ -57,45 +57,9 @@ async function target(): Promise<{ db: Kysely<Database>; statements: () => numbe
   return { db, statements: () => statements };
 }
 
-/** The runner's path: applyBatch per `size` events, each with its predecessor's position. */
-async function project(db: Kysely<Database>, projection: Projection, size: number, from: readonly RecordedEvent[] = events): Promise<BatchResult[]> {
-  const results: BatchResult[] = [];
-  for (let start = 0; start < from.length; start += size) {
-    const published = from.slice(start, start + size).map((event, i) => ({ event, previous: start + i === 0 ? null : from[start + i - 1]!.position }));
-    results.push(await applyBatch({ projection, db, store, log: silentLogger }, published));
-  }
-  return results;
-}
-
-/** Every row of the projection's tables and of its parked events, as canonical JSON, sorted. */
-async function snapshot(db: Kysely<Database>): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const table of campaignStatsProjection.tables) {
-    const { rows } = await sql<{ row: string }>`SELECT to_jsonb(t)::text AS row FROM ${sql.table(table)} t`.execute(db);
-    out[table] = rows.map((r) => r.row).sort();
-  }
-  const parked = await db.selectFrom('projection_parked_events').select(['event_id', 'event_type', 'error']).where('projection', '=', campaignStatsProjection.name).execute();
-  out.parked = parked.map((p) => JSON.stringify(p)).sort();
-  return out;
-}
-
-/** campaignStatsProjection with its applyMany counted: how many batches it applied, how many it refused. */
-function counted(): { projection: Projection; applied: number; refused: number } {
-  const counts = { applied: 0, refused: 0 };
-  const projection: Projection = {
-    ...campaignStatsProjection,
-    async applyMany(trx, batch) {
-      try {
-        await applyMany!(trx, batch);
-        counts.applied += 1;
-      } catch (error) {
-        counts.refused += 1;
-        throw error;
-      }
-    },
-  };
-  return Object.assign(counts, { projection });
-}
+const project = (db: Kysely<Database>, projection: Projection, size: number, from: readonly RecordedEvent[] = events) => projectInBatches(db, store, projection, size, from);
+const snapshot = (db: Kysely<Database>) => projectionRows(db, campaignStatsProjection);
+const counted = () => countingApplyMany(campaignStatsProjection);
 
 const BULK = new Set(['EmailSent', 'EmailDelivered', 'EmailFailed', 'EmailRenderFailed']);
 

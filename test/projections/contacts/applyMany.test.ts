@@ -4,16 +4,16 @@
  * poison events), in batches of 1, 7 and 500 through the runner's own batch code (applyBatch), and again when
  * already-applied events are replayed over the result (every write is guarded by position).
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore, RecordedEvent } from '../../../src/eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/eventstore/postgres/index.js';
-import { silentLogger } from '../../../src/infra/logger.js';
 import { createKysely, createPool } from '../../../src/infra/postgres.js';
 import { contactsProjection } from '../../../src/projections/contacts/index.js';
 import { migrateReadModels } from '../../../src/projections/db/migrate.js';
 import type { Database } from '../../../src/projections/db/schema.js';
-import { applyBatch, type Projection } from '../../../src/projections/runner/applyBatch.js';
+import type { Projection } from '../../../src/projections/runner/applyBatch.js';
+import { countingApplyMany, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
 import { ContactKeyStore } from '../../../src/privacy/keyStore.js';
 import { protectEventStore } from '../../../src/privacy/protectedStore.js';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from '../../support/postgres.js';
@@ -58,43 +58,9 @@ async function target(): Promise<Kysely<Database>> {
   return db;
 }
 
-/** The runner's path: applyBatch per `size` events, each with its predecessor's position. */
-async function project(db: Kysely<Database>, projection: Projection, size: number): Promise<void> {
-  for (let start = 0; start < events.length; start += size) {
-    const published = events.slice(start, start + size).map((event, i) => ({ event, previous: start + i === 0 ? null : events[start + i - 1]!.position }));
-    await applyBatch({ projection, db, store, log: silentLogger }, published);
-  }
-}
-
-/** Every row of the projection's tables and of its parked events, as canonical JSON, sorted. */
-async function snapshot(db: Kysely<Database>): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const table of contactsProjection.tables) {
-    const { rows } = await sql<{ row: string }>`SELECT to_jsonb(t)::text AS row FROM ${sql.table(table)} t`.execute(db);
-    out[table] = rows.map((r) => r.row).sort();
-  }
-  const parked = await db.selectFrom('projection_parked_events').select(['event_id', 'event_type', 'error']).where('projection', '=', contactsProjection.name).execute();
-  out.parked = parked.map((p) => JSON.stringify(p)).sort();
-  return out;
-}
-
-/** contactsProjection with its applyMany counted: how many batches it applied, how many it refused. */
-function counted(): { projection: Projection; applied: number; refused: number } {
-  const counts = { applied: 0, refused: 0 };
-  const projection: Projection = {
-    ...contactsProjection,
-    async applyMany(trx, batch) {
-      try {
-        await applyMany!(trx, batch);
-        counts.applied += 1;
-      } catch (error) {
-        counts.refused += 1;
-        throw error;
-      }
-    },
-  };
-  return Object.assign(counts, { projection });
-}
+const project = (db: Kysely<Database>, projection: Projection, size: number) => projectInBatches(db, store, projection, size, events);
+const snapshot = (db: Kysely<Database>) => projectionRows(db, contactsProjection);
+const counted = () => countingApplyMany(contactsProjection);
 
 describe('contacts applyMany', () => {
   let reference: Kysely<Database>;

@@ -5,6 +5,7 @@ import type { EventMetadata, EventStore } from '../../../src/eventstore/port.js'
 import type { Database } from '../../../src/projections/db/schema.js';
 import { forgetContacts } from '../../../src/privacy/erasure.js';
 import type { ContactKeyStore } from '../../../src/privacy/keyStore.js';
+import { seededRandom } from '../../support/seededRandom.js';
 
 /**
  * A seeded, realistic log of every contact event type over two workspaces, appended through the protected store
@@ -24,16 +25,6 @@ export interface MixedLog {
 const TOPICS = ['newsletter', 'product', 'events'];
 const TAGS = ['vip', 'beta', 'churn-risk', 'partner'];
 
-/** mulberry32: the same log on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Contact {
   readonly id: string;
   readonly workspaceId: string;
@@ -43,7 +34,7 @@ interface Contact {
 }
 
 export async function appendMixedLog(store: EventStore, db: Kysely<Database>, keys: ContactKeyStore, options: { contacts: number; steps: number; seed: number }): Promise<MixedLog> {
-  const rnd = random(options.seed);
+  const rnd = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const workspaces = [`ws-${randomUUID()}`, `ws-${randomUUID()}`];
   const contacts: Contact[] = [];
