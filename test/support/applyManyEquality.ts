@@ -3,11 +3,38 @@
  * e.g. test/projections/contacts/applyMany.test.ts): the runner's own batch path, the projection's rows, and a
  * projection whose applyMany calls are counted.
  */
-import { sql, type Kysely } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { afterAll } from 'vitest';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port.js';
 import { silentLogger } from '../../src/infra/logger.js';
+import { createPool } from '../../src/infra/postgres.js';
+import { migrateReadModels } from '../../src/projections/db/migrate.js';
 import type { Database } from '../../src/projections/db/schema.js';
 import { applyBatch, type BatchResult, type Projection } from '../../src/projections/runner/applyBatch.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+/**
+ * Fresh migrated read databases, each a target to project into; dropped after the file. `statements()` counts the
+ * queries sent to that database since it was migrated.
+ */
+export function freshReadDatabases(label: string): () => Promise<{ db: Kysely<Database>; statements: () => number }> {
+  const made: { database: TestDatabase; db: Kysely<Database> }[] = [];
+  afterAll(async () => {
+    for (const { database, db } of made) {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+  return async () => {
+    const database = await createTestDatabase(label);
+    let statements = 0;
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool({ connectionString: database.url, max: 2 }) }), log: () => void (statements += 1) });
+    made.push({ database, db });
+    await migrateReadModels(db);
+    statements = 0;
+    return { db, statements: () => statements };
+  };
+}
 
 /** The runner's path: applyBatch per `size` events, each with its predecessor's position. */
 export async function projectInBatches(db: Kysely<Database>, store: EventStore, projection: Projection, size: number, events: readonly RecordedEvent[]): Promise<BatchResult[]> {

@@ -4,18 +4,17 @@
  * 500 through the runner's own batch code (applyBatch). Already-applied events are skipped by the checkpoint;
  * and a launch's sends cost a few statements per batch instead of three each.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore, RecordedEvent } from '../../../src/eventstore/port.js';
 import { createPostgresEventStore, migrateEventStore } from '../../../src/eventstore/postgres/index.js';
-import { createKysely, createPool } from '../../../src/infra/postgres.js';
+import { createPool } from '../../../src/infra/postgres.js';
 import { campaignStatsProjection } from '../../../src/projections/campaigns/stats.js';
 import { WHOLE_CAMPAIGN } from '../../../src/projections/campaigns/tables.js';
-import { migrateReadModels } from '../../../src/projections/db/migrate.js';
 import type { Database } from '../../../src/projections/db/schema.js';
 import type { Projection } from '../../../src/projections/runner/applyBatch.js';
-import { countingApplyMany, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
-import { createTestDatabase, useTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { countingApplyMany, freshReadDatabases, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
+import { useTestDatabase } from '../../support/postgres.js';
 import { readWholeLog } from '../../support/rebuildCompare.js';
 import { appendDeliveryLog, type DeliveryLog } from './deliveryLog.js';
 
@@ -25,7 +24,7 @@ if (applyMany === undefined) throw new Error('campaignStatsProjection has no app
 let store: EventStore;
 let log: DeliveryLog;
 let events: RecordedEvent[];
-const targets: { database: TestDatabase; db: Kysely<Database> }[] = [];
+const target = freshReadDatabases('stats_applymany_t');
 const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
@@ -39,23 +38,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const { database, db } of targets) {
-    await db.destroy();
-    await database.drop();
-  }
   for (const close of closers.reverse()) await close();
 });
-
-/** A fresh migrated read database; `statements` counts the queries it is sent. */
-async function target(): Promise<{ db: Kysely<Database>; statements: () => number }> {
-  const database = await createTestDatabase('stats_applymany_t');
-  let statements = 0;
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool({ connectionString: database.url, max: 2 }) }), log: () => void (statements += 1) });
-  targets.push({ database, db });
-  await migrateReadModels(db);
-  statements = 0;
-  return { db, statements: () => statements };
-}
 
 const project = (db: Kysely<Database>, projection: Projection, size: number, from: readonly RecordedEvent[] = events) => projectInBatches(db, store, projection, size, from);
 const snapshot = (db: Kysely<Database>) => projectionRows(db, campaignStatsProjection);

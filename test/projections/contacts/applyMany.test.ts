@@ -13,10 +13,10 @@ import { contactsProjection } from '../../../src/projections/contacts/index.js';
 import { migrateReadModels } from '../../../src/projections/db/migrate.js';
 import type { Database } from '../../../src/projections/db/schema.js';
 import type { Projection } from '../../../src/projections/runner/applyBatch.js';
-import { countingApplyMany, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
+import { countingApplyMany, freshReadDatabases, projectInBatches, projectionRows } from '../../support/applyManyEquality.js';
 import { ContactKeyStore } from '../../../src/privacy/keyStore.js';
 import { protectEventStore } from '../../../src/privacy/protectedStore.js';
-import { createTestDatabase, useTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { useTestDatabase } from '../../support/postgres.js';
 import { readWholeLog } from '../../support/rebuildCompare.js';
 import { appendMixedLog, type MixedLog } from './mixedLog.js';
 
@@ -26,7 +26,7 @@ if (applyMany === undefined) throw new Error('contactsProjection has no applyMan
 let store: EventStore;
 let log: MixedLog;
 let events: RecordedEvent[];
-const targets: { database: TestDatabase; db: Kysely<Database> }[] = [];
+const fresh = freshReadDatabases('contacts_applymany_t');
 const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
@@ -42,21 +42,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const { database, db } of targets) {
-    await db.destroy();
-    await database.drop();
-  }
   for (const close of closers.reverse()) await close();
 });
 
 /** A fresh migrated read database. */
-async function target(): Promise<Kysely<Database>> {
-  const database = await createTestDatabase('contacts_applymany_t');
-  const db = createKysely<Database>(createPool({ connectionString: database.url, max: 2 }));
-  targets.push({ database, db });
-  await migrateReadModels(db);
-  return db;
-}
+const target = async (): Promise<Kysely<Database>> => (await fresh()).db;
 
 const project = (db: Kysely<Database>, projection: Projection, size: number) => projectInBatches(db, store, projection, size, events);
 const snapshot = (db: Kysely<Database>) => projectionRows(db, contactsProjection);
