@@ -1,5 +1,5 @@
 import { EventStoreUnavailableError } from './errors.js';
-import type { AppendOptions, AppendResult, EventStore, NewEvent, ReadStreamOptions, ReadStreamResult, RecordedEvent, StreamAppend } from './port.js';
+import { forwardingTo, type AppendOptions, type AppendResult, type EventStore, type NewEvent, type ReadStreamOptions, type ReadStreamResult, type RecordedEvent, type StreamAppend } from './port.js';
 import { MAX_EVENTS_PER_APPEND } from './validate.js';
 
 /**
@@ -29,18 +29,11 @@ export function withGroupCommit(store: EventStore): EventStore {
   const appends = new Coalescer<PendingAppend>(takeAppends, (group) => flushAppends(store, group));
   const reads = new Coalescer<PendingRead>(takeReads, (group) => flushReads(store, group));
   return {
-    kind: store.kind,
+    ...forwardingTo(store),
     append: (streamId: string, events: readonly NewEvent[], options: AppendOptions) =>
       new Promise<AppendResult>((resolve, reject) => appends.add({ streamId, events, expectedRevision: options?.expectedRevision, resolve, reject })),
     readStream: (streamId: string, options?: ReadStreamOptions) =>
       options === undefined ? new Promise<ReadStreamResult>((resolve, reject) => reads.add({ streamId, resolve, reject })) : store.readStream(streamId, options),
-    appendMany: (list) => store.appendMany(list),
-    readStreams: (streamIds) => store.readStreams(streamIds),
-    readAll: (options) => store.readAll(options),
-    subscribeAll: (options) => store.subscribeAll(options),
-    headPosition: () => store.headPosition(),
-    ping: () => store.ping(),
-    close: () => store.close(),
   };
 }
 

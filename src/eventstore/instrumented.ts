@@ -1,6 +1,6 @@
 import { appendDuration, eventsAppended } from '../infra/metrics.js';
 import { SpanKind, tracingEnabled, withSpan } from '../infra/spans.js';
-import type { EventStore } from './port.js';
+import { forwardingTo, type EventStore } from './port.js';
 
 /**
  * The same store, with append latency and volume recorded in the process's metrics, and (while tracing is on) an
@@ -19,7 +19,7 @@ export function instrumentEventStore(store: EventStore): EventStore {
       withSpan('appendMany', { 'db.system': adapter, 'streams.count': appends.length, 'events.count': appends.reduce((n, a) => n + a.events.length, 0), 'correlation.id': appends[0]?.events[0]?.metadata.correlationId }, () => store.appendMany(appends), { kind: SpanKind.CLIENT }),
   };
   return {
-    kind: store.kind,
+    ...forwardingTo(store),
     async append(streamId, events, options) {
       const stop = appendDuration.startTimer({ adapter, kind: 'append' });
       try {
@@ -40,12 +40,5 @@ export function instrumentEventStore(store: EventStore): EventStore {
         stop();
       }
     },
-    readStream: (streamId, options) => store.readStream(streamId, options),
-    readStreams: (streamIds) => store.readStreams(streamIds),
-    readAll: (options) => store.readAll(options),
-    subscribeAll: (options) => store.subscribeAll(options),
-    headPosition: () => store.headPosition(),
-    ping: () => store.ping(),
-    close: () => store.close(),
   };
 }

@@ -122,6 +122,25 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
+/**
+ * Every call passed straight to `store`: the base of a wrapper (metrics, group commit, sealing), which spreads it
+ * and overrides only what it changes, so a method added to the port is passed through in one place.
+ */
+export function forwardingTo(store: EventStore): EventStore {
+  return {
+    kind: store.kind,
+    append: (streamId, events, options) => store.append(streamId, events, options),
+    appendMany: (appends) => store.appendMany(appends),
+    readStreams: (streamIds) => store.readStreams(streamIds),
+    readStream: (streamId, options) => store.readStream(streamId, options),
+    readAll: (options) => store.readAll(options),
+    subscribeAll: (options) => store.subscribeAll(options),
+    headPosition: () => store.headPosition(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
 /** The category of a stream is the part before the first `-` (`campaign-42` → `campaign`). */
 export function categoryOf(streamId: string): string {
   const dash = streamId.indexOf('-');

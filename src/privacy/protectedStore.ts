@@ -1,5 +1,5 @@
 import { EventStoreUnavailableError } from '../eventstore/errors.js';
-import type { EventStore, NewEvent, RecordedEvent, StreamAppend, Subscription } from '../eventstore/port.js';
+import { forwardingTo, type EventStore, type NewEvent, type RecordedEvent, type StreamAppend, type Subscription } from '../eventstore/port.js';
 import { isConnectionError } from '../infra/postgres.js';
 import { upcastRecorded } from '../eventstore/upcasting.js';
 import type { ContactKeyStore } from './keyStore.js';
@@ -26,7 +26,7 @@ export function protectEventStore(store: EventStore, keys: ContactKeyStore): Eve
   };
 
   return {
-    kind: store.kind,
+    ...forwardingTo(store),
     async append(streamId, events, options) {
       const [sealed] = await seal([{ streamId, events }]);
       return store.append(streamId, sealed!, options);
@@ -52,9 +52,6 @@ export function protectEventStore(store: EventStore, keys: ContactKeyStore): Eve
     },
     readAll: async (options) => open(await store.readAll(options)),
     subscribeAll: (options) => openedSubscription(store.subscribeAll(options), open),
-    headPosition: () => store.headPosition(),
-    ping: () => store.ping(),
-    close: () => store.close(),
   };
 }
 
