@@ -61,6 +61,8 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
     const { state } = launch;
     if (state.status !== 'delivering' || launch.workspaceId === null) return recording.settled();
     const log = rt.logger.child({ correlationId: launch.correlationId, campaignId, round: state.round });
+    // This round's outcome events: of the given rows, or (no keys) of every unrecorded row of the campaign.
+    const recordOutcomes = (keys?: readonly string[]) => recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round, ...(keys === undefined ? {} : { keys }) });
     if (render === null) {
       try {
         render = ledgerRenderer(rt.db, state.plan, await loadVariantContents(rt.eventStore, launch.workspaceId, state.plan.variants), rt.render);
@@ -104,7 +106,7 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
     await recording.settled();
     const keys = [...report.claimedKeys, ...reconciledSent];
     reconciledSent = [];
-    recording.start(() => recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round, keys }));
+    recording.start(() => recordOutcomes(keys));
     if (report.claimed > 0) log.debug({ report }, 'delivery batch');
 
     // Idle while other workers finish their batches: two index probes a round, the full count only once nothing
@@ -131,7 +133,7 @@ export async function deliverLaunch(rt: SagaRuntime, campaignId: string, stoppin
       if (tally !== null && tally.pending === 0 && tally.sending === 0) {
         // Whatever settled outside this worker's rounds (a dead worker's rows reconciled by another worker, a
         // recording that failed) is recorded before the launch moves on: its last event follows every outcome.
-        await recordRoundOutcomes({ eventStore: rt.eventStore, ledger: rt.ledger, campaignId, correlationId: launch.correlationId, round: state.round });
+        await recordOutcomes();
         if (tally.held === 0) return complete(rt, launch, tally);
         if (state.winner === null) return endTestSample(rt, launch, tally);
         holdoutChecked = false;
